@@ -32,3 +32,22 @@ function(rapport_generate_protos out_var)
   endforeach()
   set(${out_var} ${outputs} PARENT_SCOPE)
 endfunction()
+
+# rapport_embed_migrations(<out_var> NAMESPACE <ns> FUNCTION <name>
+#                          SOURCES <NNNN_name.sql...>)
+# Generates a .cc defining `std::vector<rapport::storage::Migration> <ns>::<name>()`
+# from the migration files (see cmake/EmbedMigrations.cmake).
+function(rapport_embed_migrations out_var)
+  cmake_parse_arguments(ARG "" "NAMESPACE;FUNCTION" "SOURCES" ${ARGN})
+  set(output "${CMAKE_CURRENT_BINARY_DIR}/${ARG_FUNCTION}_embedded.cc")
+  list(SORT ARG_SOURCES)
+  add_custom_command(
+    OUTPUT "${output}"
+    COMMAND ${CMAKE_COMMAND} -DOUTPUT=${output} -DNAMESPACE=${ARG_NAMESPACE}
+      -DVARIABLE=${ARG_FUNCTION} "-DSOURCES=${ARG_SOURCES}"
+      -P "${PROJECT_SOURCE_DIR}/cmake/EmbedMigrations.cmake"
+    DEPENDS ${ARG_SOURCES} "${PROJECT_SOURCE_DIR}/cmake/EmbedMigrations.cmake"
+    COMMENT "Embedding migrations for ${ARG_NAMESPACE}::${ARG_FUNCTION}"
+    VERBATIM)
+  set(${out_var} "${output}" PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,109 @@
+#include "server/app/access_log.h"
+
+#include <grpcpp/server_context.h>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "server/common/logging.h"
+
+namespace rapport::app {
+namespace {
+
+// Client-supplied ids are logged, so keep them short and printable.
+bool UsableRequestId(grpc::string_ref id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string NewRequestId() {
+  thread_local absl::BitGen gen;
+  return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(gen),
+                         absl::Uniform<uint64_t>(gen));
+}
+
+const char* CodeName(grpc::StatusCode code) {
+  static constexpr const char* kNames[] = {
+      "OK",           "CANCELLED",          "UNKNOWN",
+      "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+      "FAILED_PRECONDITION", "ABORTED",       "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL",           "UNAVAILABLE",
+      "DATA_LOSS",    "UNAUTHENTICATED"};
+  const int i = static_cast<int>(code);
+  return i >= 0 && i < 17 ? kNames[i] : "UNKNOWN";
+}
+
+class AccessLogInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit AccessLogInterceptor(grpc::experimental::ServerRpcInfo* info)
+      : info_(info), start_(absl::Now()) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    using grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      auto* md = methods->GetRecvInitialMetadata();
+      auto it = md->find(kRequestIdKey);
+      if (it != md->end() && UsableRequestId(it->second)) {
+        request_id_.assign(it->second.data(), it->second.size());
+      }
+      if (request_id_.empty()) request_id_ = NewRequestId();
+    }
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      if (request_id_.empty()) request_id_ = NewRequestId();
+      methods->GetSendInitialMetadata()->insert({kRequestIdKey, request_id_});
+    }
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status status = methods->GetSendStatus();
+      const double ms = absl::ToDoubleMilliseconds(absl::Now() - start_);
+      const log::Level level =
+          status.error_code() == grpc::StatusCode::INTERNAL ||
+                  status.error_code() == grpc::StatusCode::UNKNOWN
+              ? log::Level::kError
+              : log::Level::kInfo;
+      if (status.ok()) {
+        log::Log(level, "rpc",
+                 {{"method", info_->method()},
+                  {"code", CodeName(status.error_code())},
+                  {"latency_ms", ms},
+                  {"request_id", request_id_}});
+      } else {
+        log::Log(level, "rpc",
+                 {{"method", info_->method()},
+                  {"code", CodeName(status.error_code())},
+                  {"latency_ms", ms},
+                  {"request_id", request_id_},
+                  {"error", status.error_message()}});
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  grpc::experimental::ServerRpcInfo* info_;  // owned by gRPC, outlives us
+  const absl::Time start_;
+  std::string request_id_;
+};
+
+}  // namespace
+
+grpc::experimental::Interceptor*
+AccessLogInterceptorFactory::CreateServerInterceptor(
+    grpc::experimental::ServerRpcInfo* info) {
+  return new AccessLogInterceptor(info);
+}
+
+std::string RequestIdFromClient(const grpc::ServerContextBase& context) {
+  const auto& md = context.client_metadata();
+  auto it = md.find(kRequestIdKey);
+  if (it == md.end() || !UsableRequestId(it->second)) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+}  // namespace rapport::app

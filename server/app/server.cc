@@ -1,0 +1,240 @@
+#include "server/app/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "server/api/contact_service.h"
+#include "server/api/interaction_service.h"
+#include "server/app/access_log.h"
+#include "server/common/logging.h"
+#include "server/storage/contact_store.h"
+#include "server/storage/database.h"
+#include "server/storage/interaction_store.h"
+#include "server/storage/migrations.h"
+
+namespace rapport::app {
+namespace {
+
+// How often the health monitor checks the database.
+constexpr absl::Duration kHealthInterval = absl::Seconds(2);
+
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": cannot read \"", path, "\""));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const config::Config& config) {
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both RAPPORT_TLS_CERT and RAPPORT_TLS_KEY");
+  }
+  if (config.tls_cert.empty()) {
+    if (!config.tls_client_ca.empty()) {
+      return absl::InvalidArgumentError(
+          "RAPPORT_TLS_CLIENT_CA needs RAPPORT_TLS_CERT and RAPPORT_TLS_KEY");
+    }
+    if (!config.insecure) {
+      return absl::InvalidArgumentError(
+          "no TLS certificate is configured: set RAPPORT_TLS_CERT and "
+          "RAPPORT_TLS_KEY, or RAPPORT_INSECURE=1 to serve plaintext (local "
+          "development only)");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions options;
+  auto cert = ReadFile(config.tls_cert, "RAPPORT_TLS_CERT");
+  if (!cert.ok()) return cert.status();
+  auto key = ReadFile(config.tls_key, "RAPPORT_TLS_KEY");
+  if (!key.ok()) return key.status();
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!config.tls_client_ca.empty()) {
+    auto ca = ReadFile(config.tls_client_ca, "RAPPORT_TLS_CLIENT_CA");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
+RapportServer::RapportServer(const config::Config& config) : config_(config) {}
+
+absl::StatusOr<std::unique_ptr<RapportServer>> RapportServer::Start(
+    const config::Config& config) {
+  auto creds = Credentials(config);
+  if (!creds.ok()) return creds.status();
+
+  std::unique_ptr<RapportServer> s(new RapportServer(config));
+  s->db_ = std::make_unique<storage::Database>(config.db, config.db.pool_size);
+  s->contacts_ = std::make_unique<storage::ContactStore>(s->db_.get());
+  s->interactions_ = std::make_unique<storage::InteractionStore>(s->db_.get());
+  validation::ContactOptions contact_options;
+  contact_options.default_region = config.default_phone_region;
+  s->contact_service_ = std::make_unique<api::ContactServiceImpl>(
+      s->contacts_.get(), contact_options);
+  s->interaction_service_ =
+      std::make_unique<api::InteractionServiceImpl>(s->interactions_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen, *creds, &s->port_);
+  builder.RegisterService(s->contact_service_.get());
+  builder.RegisterService(s->interaction_service_.get());
+  // Calls block on MySQL, so the sync server's threads are the bound on
+  // concurrent database work; the pool is sized to match.
+  grpc::ResourceQuota quota("rapportd");
+  quota.SetMaxThreads(config.threads);
+  builder.SetResourceQuota(quota);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_message_bytes);
+  if (config.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(config.max_connection_age)));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(
+                                   config.shutdown_grace)));
+  }
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<AccessLogInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr || s->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", config.listen,
+        " (address in use, or not an address of this host?)"));
+  }
+  s->SetServing(false);
+  log::Info("rapportd listening",
+            {{"address", config.listen},
+             {"port", s->port_},
+             {"tls", !config.tls_cert.empty()},
+             {"threads", config.threads},
+             {"db_pool_size", config.db.pool_size}});
+  if (config.tls_cert.empty()) {
+    log::Warning("serving PLAINTEXT gRPC (RAPPORT_INSECURE): local "
+                 "development only, never in production");
+  }
+  s->migrate_thread_ = std::thread([raw = s.get()] { raw->MigrateLoop(); });
+  s->health_thread_ = std::thread([raw = s.get()] { raw->HealthLoop(); });
+  return s;
+}
+
+RapportServer::~RapportServer() { Shutdown(absl::ZeroDuration()); }
+
+void RapportServer::MigrateLoop() {
+  const std::vector<storage::Migration> migrations = storage::CoreMigrations();
+  absl::Duration backoff = absl::Milliseconds(200);
+  while (!stopping_.HasBeenNotified()) {
+    absl::Status status =
+        config_.migrate_on_start
+            ? storage::ApplyMigrations(*db_, "core", migrations)
+            : storage::CheckMigrationsApplied(*db_, "core", migrations);
+    if (status.ok()) {
+      db_->SetReady(true);
+      log::Info("database schema is current",
+                {{"migrations", static_cast<int64_t>(migrations.size())}});
+      return;
+    }
+    if (status.code() != absl::StatusCode::kUnavailable) {
+      log::Error("database migrations failed", {{"error", status.ToString()}});
+      absl::MutexLock lock(&mu_);
+      fatal_error_ = status;
+      fatal_.Notify();
+      return;
+    }
+    log::Warning("database not ready; retrying",
+                 {{"error", std::string(status.message())},
+                  {"retry_in_ms", absl::ToInt64Milliseconds(backoff)}});
+    stopping_.WaitForNotificationWithTimeout(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(5));
+  }
+}
+
+void RapportServer::HealthLoop() {
+  while (!stopping_.WaitForNotificationWithTimeout(
+      db_->ready() ? kHealthInterval : absl::Milliseconds(100))) {
+    if (!db_->ready()) continue;
+    absl::Status ping = db_->Ping();
+    if (!ping.ok()) {
+      log::Warning("database check failed", {{"error", ping.ToString()}});
+    }
+    SetServing(ping.ok());
+  }
+}
+
+void RapportServer::SetServing(bool serving) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    if (serving == serving_ && serving) return;
+    if (serving != serving_) {
+      log::Info(serving ? "health: SERVING" : "health: NOT_SERVING");
+    }
+    serving_ = serving;
+  }
+  grpc::HealthCheckServiceInterface* health =
+      server_->GetHealthCheckService();
+  health->SetServingStatus(serving);
+}
+
+bool RapportServer::WaitUntilServing(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return serving_ || shut_down_;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  return serving_;
+}
+
+absl::Status RapportServer::fatal_error() const {
+  absl::MutexLock lock(&mu_);
+  return fatal_error_;
+}
+
+void RapportServer::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+  }
+  log::Info("shutting down",
+            {{"grace_ms", absl::ToInt64Milliseconds(grace)}});
+  SetServing(false);
+  {
+    absl::MutexLock lock(&mu_);
+    shut_down_ = true;
+    serving_ = false;
+  }
+  // Health first goes NOT_SERVING so load balancers stop sending; then the
+  // server stops accepting, waits for in-flight calls up to the deadline and
+  // cancels the rest.
+  server_->GetHealthCheckService()->Shutdown();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+  stopping_.Notify();
+  if (migrate_thread_.joinable()) migrate_thread_.join();
+  if (health_thread_.joinable()) health_thread_.join();
+  log::Info("stopped");
+}
+
+}  // namespace rapport::app

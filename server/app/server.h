@@ -1,0 +1,95 @@
+// RapportServer assembles the gRPC server: database pool, migrations,
+// services, health, reflection and the access log; it owns all of them.
+// main.cc runs one per process; integration tests run one in-process on
+// port 0.
+//
+// Lifecycle: Start() binds the port and serves at once with health
+// NOT_SERVING; a background thread applies migrations (retrying while the
+// database is unreachable) and a monitor flips health to SERVING while the
+// database answers. Shutdown() drains and stops.
+// Thread-safety: Start/Shutdown from one thread; the rest may be called from
+// any thread.
+#ifndef RAPPORT_SERVER_APP_SERVER_H_
+#define RAPPORT_SERVER_APP_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "server/config/config.h"
+
+namespace rapport::storage {
+class Database;
+class ContactStore;
+class InteractionStore;
+}  // namespace rapport::storage
+
+namespace rapport::api {
+class ContactServiceImpl;
+class InteractionServiceImpl;
+}  // namespace rapport::api
+
+namespace rapport::app {
+
+class RapportServer {
+ public:
+  // Builds and starts the server. Returns INVALID_ARGUMENT for unusable
+  // settings (no TLS and not insecure, unreadable certificates) and
+  // UNAVAILABLE when the listen address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<RapportServer>> Start(
+      const config::Config& config);
+
+  ~RapportServer();  // calls Shutdown(zero grace) if still running
+
+  // The bound gRPC port (useful with port 0).
+  int port() const { return port_; }
+
+  // Blocks until migrations are applied and the database answered, or
+  // `timeout` passes. Returns whether the server is serving.
+  bool WaitUntilServing(absl::Duration timeout);
+
+  // Notified when the server cannot go on (a migration failed for good);
+  // fatal_error() then says why.
+  absl::Notification& fatal() { return fatal_; }
+  absl::Status fatal_error() const;
+
+  // Health NOT_SERVING, stop accepting calls, let in-flight calls finish for
+  // up to `grace` (then cancel them), stop background threads, close the
+  // database pool. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  explicit RapportServer(const config::Config& config);
+  void MigrateLoop();
+  void HealthLoop();
+  void SetServing(bool serving);
+
+  const config::Config config_;
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<storage::ContactStore> contacts_;
+  std::unique_ptr<storage::InteractionStore> interactions_;
+  std::unique_ptr<api::ContactServiceImpl> contact_service_;
+  std::unique_ptr<api::InteractionServiceImpl> interaction_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+
+  absl::Notification stopping_;
+  absl::Notification fatal_;
+  std::thread migrate_thread_;
+  std::thread health_thread_;
+
+  mutable absl::Mutex mu_;
+  bool serving_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status fatal_error_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace rapport::app
+
+#endif  // RAPPORT_SERVER_APP_SERVER_H_

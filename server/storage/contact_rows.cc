@@ -1,0 +1,320 @@
+#include "server/storage/contact_rows.h"
+
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "server/common/time_util.h"
+#include "server/storage/contact_store.h"
+#include "server/storage/database.h"
+
+namespace rapport::storage {
+
+using rapport::v1::Contact;
+
+// Child rows come back in one round trip as GROUP_CONCAT lists (validation
+// keeps newlines out of e-mails, phones and tags) and a JSON object of the
+// attributes. Sessions raise group_concat_max_len (see database.cc).
+const char kContactSelect[] =
+    "c.id, c.given_name, c.family_name, c.display_name, c.company, "
+    "c.job_title, c.owner, c.source, c.lifecycle_stage, c.email_opt_in, "
+    "c.sms_opt_in, c.do_not_contact, c.address, c.create_time, "
+    "c.update_time, c.delete_time, c.last_interaction_time, c.version, "
+    "c.merged_into, "
+    "(SELECT GROUP_CONCAT(e.email ORDER BY e.position SEPARATOR '\\n') "
+    "FROM contact_emails e WHERE e.contact_id = c.id), "
+    "(SELECT GROUP_CONCAT(p.phone ORDER BY p.position SEPARATOR '\\n') "
+    "FROM contact_phones p WHERE p.contact_id = c.id), "
+    "(SELECT GROUP_CONCAT(t.tag ORDER BY t.tag SEPARATOR '\\n') "
+    "FROM contact_tags t WHERE t.contact_id = c.id), "
+    "(SELECT JSON_OBJECTAGG(a.name, a.value) "
+    "FROM contact_attributes a WHERE a.contact_id = c.id)";
+
+namespace {
+
+void SetTime(sql::ResultSet& rs, int col, google::protobuf::Timestamp* out) {
+  if (rs.isNull(col)) return;
+  absl::StatusOr<absl::Time> t = ParseSqlDateTime(std::string(rs.getString(col)));
+  if (t.ok()) *out = ToTimestamp(*t);
+}
+
+void SplitInto(sql::ResultSet& rs, int col,
+               google::protobuf::RepeatedPtrField<std::string>* out) {
+  if (rs.isNull(col)) return;
+  const std::string joined = rs.getString(col);
+  for (absl::string_view part : absl::StrSplit(joined, '\n')) {
+    if (!part.empty()) out->Add(std::string(part));
+  }
+}
+
+// Lower-cased text that free-text `query` matches as substrings: names,
+// e-mails, phones (E.164 and bare digits) and company.
+std::string SearchText(const Contact& c) {
+  std::vector<std::string> parts = {c.given_name(), c.family_name(),
+                                    c.display_name(), c.company()};
+  for (const std::string& e : c.emails()) parts.push_back(e);
+  for (const std::string& p : c.phones()) {
+    parts.push_back(p);
+    parts.push_back(p.size() > 1 && p[0] == '+' ? p.substr(1) : p);
+  }
+  std::string text = absl::AsciiStrToLower(absl::StrJoin(parts, " "));
+  // The column holds 4000 characters; cut on a UTF-8 boundary.
+  if (text.size() > 3900) {
+    size_t cut = 3900;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    text.resize(cut);
+  }
+  return text;
+}
+
+std::string AddressJson(const Contact& c) {
+  if (!c.has_address()) return "";
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(c.address(), &json).ok()) {
+    return "";
+  }
+  return json;
+}
+
+SqlParam NullableText(const std::string& text) {
+  if (text.empty()) return std::monostate();
+  return text;
+}
+
+void InsertChildren(Connection& conn, int64_t id, const Contact& c,
+                    bool emails, bool phones, bool tags, bool attributes,
+                    bool live) {
+  auto insert_list = [&](const char* table, const char* column,
+                         const google::protobuf::RepeatedPtrField<std::string>&
+                             values,
+                         bool with_live) {
+    if (values.empty()) return;
+    std::string sql = absl::StrCat("INSERT INTO ", table, " (contact_id, ",
+                                   "position, ", column,
+                                   with_live ? ", live" : "", ") VALUES ");
+    std::vector<SqlParam> params;
+    for (int i = 0; i < values.size(); ++i) {
+      absl::StrAppend(&sql, i ? ", " : "", with_live ? "(?, ?, ?, ?)" : "(?, ?, ?)");
+      params.push_back(id);
+      params.push_back(static_cast<int64_t>(i));
+      params.push_back(values[i]);
+      if (with_live) {
+        params.push_back(live ? SqlParam(int64_t{1}) : SqlParam(std::monostate()));
+      }
+    }
+    conn.Update(sql, params);
+  };
+  if (emails) insert_list("contact_emails", "email", c.emails(), true);
+  if (phones) insert_list("contact_phones", "phone", c.phones(), false);
+  if (tags && !c.tags().empty()) {
+    std::string sql = "INSERT INTO contact_tags (contact_id, tag) VALUES ";
+    std::vector<SqlParam> params;
+    for (int i = 0; i < c.tags_size(); ++i) {
+      absl::StrAppend(&sql, i ? ", " : "", "(?, ?)");
+      params.push_back(id);
+      params.push_back(c.tags(i));
+    }
+    conn.Update(sql, params);
+  }
+  if (attributes && !c.attributes().empty()) {
+    // Sorted for a stable statement text and lock order.
+    std::vector<std::pair<std::string, std::string>> attrs(
+        c.attributes().begin(), c.attributes().end());
+    std::sort(attrs.begin(), attrs.end());
+    std::string sql =
+        "INSERT INTO contact_attributes (contact_id, name, value) VALUES ";
+    std::vector<SqlParam> params;
+    for (size_t i = 0; i < attrs.size(); ++i) {
+      absl::StrAppend(&sql, i ? ", " : "", "(?, ?, ?)");
+      params.push_back(id);
+      params.push_back(attrs[i].first);
+      params.push_back(attrs[i].second);
+    }
+    conn.Update(sql, params);
+  }
+}
+
+bool SameList(const google::protobuf::RepeatedPtrField<std::string>& a,
+              const google::protobuf::RepeatedPtrField<std::string>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+bool SameAttributes(const Contact& a, const Contact& b) {
+  if (a.attributes_size() != b.attributes_size()) return false;
+  for (const auto& [k, v] : a.attributes()) {
+    auto it = b.attributes().find(k);
+    if (it == b.attributes().end() || it->second != v) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string ContactEtag(int64_t version) { return absl::StrCat(version); }
+
+std::optional<int64_t> ParseEtag(absl::string_view etag) {
+  int64_t v;
+  if (!absl::SimpleAtoi(etag, &v) || v <= 0) return std::nullopt;
+  return v;
+}
+
+absl::StatusOr<Contact> ReadContactRow(sql::ResultSet& rs) {
+  Contact c;
+  c.set_id(absl::StrCat(rs.getInt64(1)));
+  c.set_given_name(rs.getString(2));
+  c.set_family_name(rs.getString(3));
+  c.set_display_name(rs.getString(4));
+  c.set_company(rs.getString(5));
+  c.set_job_title(rs.getString(6));
+  c.set_owner(rs.getString(7));
+  c.set_source(rs.getString(8));
+  c.set_lifecycle_stage(
+      static_cast<rapport::v1::LifecycleStage>(rs.getInt(9)));
+  c.mutable_consent()->set_email_opt_in(rs.getInt(10) != 0);
+  c.mutable_consent()->set_sms_opt_in(rs.getInt(11) != 0);
+  c.mutable_consent()->set_do_not_contact(rs.getInt(12) != 0);
+  if (!rs.isNull(13)) {
+    const std::string json = rs.getString(13);
+    if (!json.empty() && !google::protobuf::util::JsonStringToMessage(
+                              json, c.mutable_address())
+                              .ok()) {
+      return absl::InternalError(
+          absl::StrCat("contact ", c.id(), " has an unreadable address"));
+    }
+  }
+  SetTime(rs, 14, c.mutable_create_time());
+  SetTime(rs, 15, c.mutable_update_time());
+  SetTime(rs, 16, c.mutable_delete_time());
+  SetTime(rs, 17, c.mutable_last_interaction_time());
+  c.set_etag(ContactEtag(rs.getInt64(18)));
+  if (!rs.isNull(19)) c.set_merged_into(absl::StrCat(rs.getInt64(19)));
+  SplitInto(rs, 20, c.mutable_emails());
+  SplitInto(rs, 21, c.mutable_phones());
+  SplitInto(rs, 22, c.mutable_tags());
+  if (!rs.isNull(23)) {
+    google::protobuf::Struct attrs;
+    const std::string json = rs.getString(23);
+    if (!google::protobuf::util::JsonStringToMessage(json, &attrs).ok()) {
+      return absl::InternalError(
+          absl::StrCat("contact ", c.id(), " has unreadable attributes"));
+    }
+    for (const auto& [k, v] : attrs.fields()) {
+      (*c.mutable_attributes())[k] = v.string_value();
+    }
+  }
+  return c;
+}
+
+std::optional<Contact> LoadContact(Connection& conn, int64_t id,
+                                   bool for_update) {
+  auto rs = conn.Query(absl::StrCat("SELECT ", kContactSelect,
+                                    " FROM contacts c WHERE c.id = ?",
+                                    for_update ? " FOR UPDATE" : ""),
+                       {id});
+  if (!rs->next()) return std::nullopt;
+  absl::StatusOr<Contact> c = ReadContactRow(*rs);
+  if (!c.ok()) return std::nullopt;
+  return *std::move(c);
+}
+
+int64_t InsertContact(Connection& conn, const Contact& c, absl::Time now) {
+  const std::string ts = ToSqlDateTime(now);
+  std::vector<SqlParam> params = {
+      c.given_name(),
+      c.family_name(),
+      c.display_name(),
+      c.company(),
+      c.job_title(),
+      c.owner(),
+      c.source(),
+      static_cast<int64_t>(c.lifecycle_stage()),
+      c.consent().email_opt_in(),
+      c.consent().sms_opt_in(),
+      c.consent().do_not_contact(),
+      NullableText(AddressJson(c)),
+      SearchText(c),
+      ts,
+      ts,
+      c.has_last_interaction_time()
+          ? SqlParam(ToSqlDateTime(ToAbslTime(c.last_interaction_time())))
+          : SqlParam(std::monostate())};
+  conn.Update(
+      "INSERT INTO contacts (given_name, family_name, display_name, company, "
+      "job_title, owner, source, lifecycle_stage, email_opt_in, sms_opt_in, "
+      "do_not_contact, address, search_text, create_time, update_time, "
+      "last_interaction_time, version) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+      params);
+  const int64_t id = conn.LastInsertId();
+  InsertChildren(conn, id, c, true, true, true, true, /*live=*/true);
+  return id;
+}
+
+void UpdateContactRows(Connection& conn, const Contact& before,
+                       const Contact& after, absl::Time now) {
+  int64_t id = 0;
+  absl::SimpleAtoi(before.id(), &id);
+  conn.Update(
+      "UPDATE contacts SET given_name = ?, family_name = ?, display_name = ?, "
+      "company = ?, job_title = ?, owner = ?, source = ?, lifecycle_stage = ?, "
+      "email_opt_in = ?, sms_opt_in = ?, do_not_contact = ?, address = ?, "
+      "search_text = ?, update_time = ?, last_interaction_time = ?, "
+      "version = version + 1 WHERE id = ?",
+      {after.given_name(), after.family_name(), after.display_name(),
+       after.company(), after.job_title(), after.owner(), after.source(),
+       static_cast<int64_t>(after.lifecycle_stage()),
+       after.consent().email_opt_in(), after.consent().sms_opt_in(),
+       after.consent().do_not_contact(), NullableText(AddressJson(after)),
+       SearchText(after), ToSqlDateTime(now),
+       after.has_last_interaction_time()
+           ? SqlParam(ToSqlDateTime(ToAbslTime(after.last_interaction_time())))
+           : SqlParam(std::monostate()),
+       id});
+  const bool emails = !SameList(before.emails(), after.emails());
+  const bool phones = !SameList(before.phones(), after.phones());
+  const bool tags = !SameList(before.tags(), after.tags());
+  const bool attributes = !SameAttributes(before, after);
+  if (emails) conn.Update("DELETE FROM contact_emails WHERE contact_id = ?", {id});
+  if (phones) conn.Update("DELETE FROM contact_phones WHERE contact_id = ?", {id});
+  if (tags) conn.Update("DELETE FROM contact_tags WHERE contact_id = ?", {id});
+  if (attributes) {
+    conn.Update("DELETE FROM contact_attributes WHERE contact_id = ?", {id});
+  }
+  InsertChildren(conn, id, after, emails, phones, tags, attributes,
+                 /*live=*/!after.has_delete_time());
+}
+
+absl::Status CheckEmailsFree(
+    Connection& conn,
+    const google::protobuf::RepeatedPtrField<std::string>& emails,
+    int64_t self_id) {
+  for (const std::string& email : emails) {
+    auto rs = conn.Query(
+        "SELECT contact_id FROM contact_emails WHERE email = ? AND live = 1 "
+        "AND contact_id <> ?",
+        {email, self_id});
+    if (rs->next()) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("contact.emails: \"", email,
+                       "\" already belongs to contact ", rs->getInt64(1)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void SetEmailsLive(Connection& conn, int64_t id, bool live) {
+  conn.Update("UPDATE contact_emails SET live = ? WHERE contact_id = ?",
+              {live ? SqlParam(int64_t{1}) : SqlParam(std::monostate()), id});
+}
+
+}  // namespace rapport::storage

@@ -1,0 +1,504 @@
+#include "server/storage/contact_store.h"
+
+#include <cppconn/exception.h>
+#include <cppconn/resultset.h>
+
+#include <algorithm>
+#include <map>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/common/status_macros.h"
+#include "server/common/time_util.h"
+#include "server/storage/contact_rows.h"
+#include "server/query/pagination.h"
+#include "server/query/schema.h"
+#include "server/storage/database.h"
+#include "server/storage/list_query.h"
+#include "server/storage/sql_error.h"
+
+namespace rapport::storage {
+
+using rapport::v1::Contact;
+
+namespace {
+
+constexpr char kContactKind[] = "contact";
+
+absl::Status NotFound(int64_t id) {
+  return absl::NotFoundError(absl::StrCat("contact ", id, " does not exist"));
+}
+
+absl::Status NotFoundOrDeleted(const Contact& c) {
+  if (!c.merged_into().empty()) {
+    return absl::NotFoundError(absl::StrCat("contact ", c.id(),
+                                            " was merged into contact ",
+                                            c.merged_into()));
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "contact ", c.id(),
+      " is deleted; undelete it first or pass show_deleted to read it"));
+}
+
+absl::Status CheckEtag(const Contact& current, absl::string_view etag) {
+  if (etag.empty() || etag == current.etag()) return absl::OkStatus();
+  return absl::AbortedError(absl::StrCat(
+      "contact ", current.id(), " changed since it was read (etag \"", etag,
+      "\", current \"", current.etag(),
+      "\"); read it again and reapply the change"));
+}
+
+// Looks up an idempotency key. nullopt when unused.
+std::optional<int64_t> FindRequest(Connection& conn, absl::string_view kind,
+                                   absl::string_view request_id) {
+  auto rs = conn.Query(
+      "SELECT resource_id FROM request_ids WHERE kind = ? AND request_id = ?",
+      {std::string(kind), std::string(request_id)});
+  if (!rs->next()) return std::nullopt;
+  return rs->getInt64(1);
+}
+
+int64_t IdOf(const Contact& c) {
+  int64_t id = 0;
+  (void)absl::SimpleAtoi(c.id(), &id);
+  return id;
+}
+
+// Fills what `primary` lacks from `dup`: scalar fields when empty, lists
+// appended without duplicates up to the API limits, attributes the primary
+// does not have. do_not_contact wins over opt-ins (we must honour it).
+void MergeInto(Contact& primary, const Contact& dup) {
+  auto fill = [](std::string* into, const std::string& from) {
+    if (into->empty()) *into = from;
+  };
+  fill(primary.mutable_given_name(), dup.given_name());
+  fill(primary.mutable_family_name(), dup.family_name());
+  fill(primary.mutable_company(), dup.company());
+  fill(primary.mutable_job_title(), dup.job_title());
+  fill(primary.mutable_owner(), dup.owner());
+  fill(primary.mutable_source(), dup.source());
+  if (!primary.has_address() && dup.has_address()) {
+    *primary.mutable_address() = dup.address();
+  }
+  auto append = [](google::protobuf::RepeatedPtrField<std::string>* into,
+                   const google::protobuf::RepeatedPtrField<std::string>& from,
+                   int limit) {
+    for (const std::string& v : from) {
+      if (into->size() >= limit) break;
+      if (std::find(into->begin(), into->end(), v) == into->end()) {
+        into->Add(std::string(v));
+      }
+    }
+  };
+  append(primary.mutable_emails(), dup.emails(), 10);
+  append(primary.mutable_phones(), dup.phones(), 10);
+  append(primary.mutable_tags(), dup.tags(), 50);
+  std::sort(primary.mutable_tags()->begin(), primary.mutable_tags()->end());
+  for (const auto& [k, v] : dup.attributes()) {
+    if (primary.attributes_size() >= 100) break;
+    primary.mutable_attributes()->insert({k, v});
+  }
+  if (dup.consent().do_not_contact()) {
+    primary.mutable_consent()->set_do_not_contact(true);
+  }
+  if (dup.has_last_interaction_time() &&
+      (!primary.has_last_interaction_time() ||
+       ToAbslTime(dup.last_interaction_time()) >
+           ToAbslTime(primary.last_interaction_time()))) {
+    *primary.mutable_last_interaction_time() = dup.last_interaction_time();
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Contact> ContactStore::Create(const Contact& contact,
+                                             absl::string_view request_id) {
+  int64_t id = 0;
+  bool replayed = false;
+  absl::Status status =
+      db_->Transaction("creating contact", [&](Connection& conn) {
+        replayed = false;
+        if (!request_id.empty()) {
+          if (std::optional<int64_t> prior =
+                  FindRequest(conn, kContactKind, request_id)) {
+            id = *prior;
+            replayed = true;
+            return absl::OkStatus();
+          }
+        }
+        RAPPORT_RETURN_IF_ERROR(CheckEmailsFree(conn, contact.emails(), 0));
+        id = InsertContact(conn, contact, absl::Now());
+        if (!request_id.empty()) {
+          conn.Update(
+              "INSERT INTO request_ids (kind, request_id, resource_id, "
+              "create_time) VALUES (?, ?, ?, ?)",
+              {std::string(kContactKind), std::string(request_id), id,
+               ToSqlDateTime(absl::Now())});
+        }
+        return absl::OkStatus();
+      });
+  if (status.code() == absl::StatusCode::kAlreadyExists &&
+      !request_id.empty()) {
+    // A concurrent call with the same request_id may have won the race on
+    // the key; if so, answer with its result.
+    std::optional<int64_t> prior;
+    RAPPORT_RETURN_IF_ERROR(db_->Run("creating contact", [&](Connection& conn) {
+      prior = FindRequest(conn, kContactKind, request_id);
+      return absl::OkStatus();
+    }));
+    if (!prior) return status;
+    id = *prior;
+    replayed = true;
+  } else if (!status.ok()) {
+    if (status.code() == absl::StatusCode::kAlreadyExists &&
+        !absl::StartsWith(status.message(), "contact.emails")) {
+      return absl::AlreadyExistsError(
+          "contact.emails: an e-mail of this contact was just taken by "
+          "another contact");
+    }
+    return status;
+  }
+  (void)replayed;
+  return Get(id, /*show_deleted=*/true);
+}
+
+absl::StatusOr<Contact> ContactStore::Get(int64_t id, bool show_deleted) {
+  std::optional<Contact> contact;
+  RAPPORT_RETURN_IF_ERROR(db_->Run("reading contact", [&](Connection& conn) {
+    contact = LoadContact(conn, id, /*for_update=*/false);
+    return absl::OkStatus();
+  }));
+  if (!contact) return NotFound(id);
+  if (contact->has_delete_time() && !show_deleted) {
+    return NotFoundOrDeleted(*contact);
+  }
+  return *std::move(contact);
+}
+
+absl::StatusOr<Contact> ContactStore::Update(int64_t id,
+                                             absl::string_view etag,
+                                             const Mutator& mutate) {
+  Contact result;
+  RAPPORT_RETURN_IF_ERROR(
+      db_->Transaction("updating contact", [&](Connection& conn) {
+        std::optional<Contact> current = LoadContact(conn, id, true);
+        if (!current) return NotFound(id);
+        if (current->has_delete_time()) return NotFoundOrDeleted(*current);
+        RAPPORT_RETURN_IF_ERROR(CheckEtag(*current, etag));
+        RAPPORT_ASSIGN_OR_RETURN(Contact next, mutate(*current));
+        next.set_id(current->id());
+        *next.mutable_last_interaction_time() =
+            current->last_interaction_time();
+        if (!current->has_last_interaction_time()) {
+          next.clear_last_interaction_time();
+        }
+        RAPPORT_RETURN_IF_ERROR(CheckEmailsFree(conn, next.emails(), id));
+        UpdateContactRows(conn, *current, next, absl::Now());
+        std::optional<Contact> stored = LoadContact(conn, id, false);
+        if (!stored) return NotFound(id);
+        result = *std::move(stored);
+        return absl::OkStatus();
+      }));
+  return result;
+}
+
+absl::StatusOr<Contact> ContactStore::Delete(int64_t id,
+                                             absl::string_view etag) {
+  Contact result;
+  RAPPORT_RETURN_IF_ERROR(
+      db_->Transaction("deleting contact", [&](Connection& conn) {
+        std::optional<Contact> current = LoadContact(conn, id, true);
+        if (!current) return NotFound(id);
+        if (current->has_delete_time()) {
+          return absl::NotFoundError(
+              absl::StrCat("contact ", id, " is already deleted"));
+        }
+        RAPPORT_RETURN_IF_ERROR(CheckEtag(*current, etag));
+        const std::string now = ToSqlDateTime(absl::Now());
+        conn.Update(
+            "UPDATE contacts SET delete_time = ?, update_time = ?, "
+            "version = version + 1 WHERE id = ?",
+            {now, now, id});
+        SetEmailsLive(conn, id, false);
+        result = *LoadContact(conn, id, false);
+        return absl::OkStatus();
+      }));
+  return result;
+}
+
+absl::StatusOr<Contact> ContactStore::Undelete(int64_t id) {
+  Contact result;
+  RAPPORT_RETURN_IF_ERROR(
+      db_->Transaction("undeleting contact", [&](Connection& conn) {
+        std::optional<Contact> current = LoadContact(conn, id, true);
+        if (!current) return NotFound(id);
+        if (!current->has_delete_time()) {
+          return absl::AlreadyExistsError(
+              absl::StrCat("contact ", id, " is not deleted"));
+        }
+        if (!current->merged_into().empty()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "contact ", id, " was merged into contact ",
+              current->merged_into(), " and cannot be undeleted"));
+        }
+        absl::Status free = CheckEmailsFree(conn, current->emails(), id);
+        if (!free.ok()) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "cannot undelete contact ", id, ": ", free.message()));
+        }
+        conn.Update(
+            "UPDATE contacts SET delete_time = NULL, update_time = ?, "
+            "version = version + 1 WHERE id = ?",
+            {ToSqlDateTime(absl::Now()), id});
+        SetEmailsLive(conn, id, true);
+        result = *LoadContact(conn, id, false);
+        return absl::OkStatus();
+      }));
+  return result;
+}
+
+absl::StatusOr<Contact> ContactStore::Merge(
+    int64_t primary_id, const std::vector<int64_t>& duplicate_ids) {
+  Contact result;
+  RAPPORT_RETURN_IF_ERROR(
+      db_->Transaction("merging contacts", [&](Connection& conn) {
+        // Lock in id order so that concurrent merges cannot deadlock.
+        std::vector<int64_t> ids = duplicate_ids;
+        ids.push_back(primary_id);
+        std::sort(ids.begin(), ids.end());
+        std::map<int64_t, Contact> locked;
+        for (int64_t id : ids) {
+          std::optional<Contact> c = LoadContact(conn, id, true);
+          if (!c) return NotFound(id);
+          if (c->has_delete_time()) return NotFoundOrDeleted(*c);
+          locked[id] = *std::move(c);
+        }
+        const Contact before = locked[primary_id];
+        Contact merged = before;
+        const std::string now = ToSqlDateTime(absl::Now());
+        for (int64_t dup : duplicate_ids) {
+          // The duplicate's e-mails stop being live first, so the primary
+          // may take them over.
+          SetEmailsLive(conn, dup, false);
+          conn.Update(
+              "UPDATE contacts SET delete_time = ?, update_time = ?, "
+              "merged_into = ?, version = version + 1 WHERE id = ?",
+              {now, now, primary_id, dup});
+          conn.Update(
+              "UPDATE interactions SET contact_id = ? WHERE contact_id = ?",
+              {primary_id, dup});
+          MergeInto(merged, locked[dup]);
+        }
+        UpdateContactRows(conn, before, merged, absl::Now());
+        result = *LoadContact(conn, primary_id, false);
+        return absl::OkStatus();
+      }));
+  return result;
+}
+
+absl::Status ContactStore::ImportBatch(const std::vector<ImportRow>& rows,
+                                       std::vector<ImportRowResult>* results) {
+  return db_->Transaction("importing contacts", [&](Connection& conn) {
+    results->assign(rows.size(), ImportRowResult{});
+    const absl::Time now = absl::Now();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const ImportRow& row = rows[i];
+      ImportRowResult& out = (*results)[i];
+      conn.ExecuteDirect("SAVEPOINT import_row");
+      try {
+        std::optional<Contact> existing;
+        if (!row.contact.emails().empty()) {
+          auto rs = conn.Query(
+              "SELECT contact_id FROM contact_emails WHERE email = ? AND "
+              "live = 1",
+              {row.contact.emails(0)});
+          if (rs->next()) {
+            existing = LoadContact(conn, rs->getInt64(1), /*for_update=*/true);
+          }
+        }
+        absl::Status status;
+        if (existing) {
+          // Fields the row sets replace; lists and attributes are added.
+          Contact next = *existing;
+          Contact patch = row.contact;
+          patch.clear_emails();
+          patch.clear_phones();
+          patch.clear_tags();
+          patch.clear_attributes();
+          if (row.stage_defaulted) patch.clear_lifecycle_stage();
+          if (row.display_name_derived) patch.clear_display_name();
+          if (patch.has_address()) next.clear_address();
+          next.MergeFrom(patch);  // set scalars replace, messages merge
+          MergeInto(next, row.contact);
+          for (const auto& [k, v] : row.contact.attributes()) {
+            (*next.mutable_attributes())[k] = v;
+          }
+          status = CheckEmailsFree(conn, next.emails(), IdOf(*existing));
+          if (status.ok()) {
+            UpdateContactRows(conn, *existing, next, now);
+            out.outcome = ImportOutcome::kUpdated;
+          }
+        } else {
+          status = CheckEmailsFree(conn, row.contact.emails(), 0);
+          if (status.ok()) {
+            InsertContact(conn, row.contact, now);
+            out.outcome = ImportOutcome::kCreated;
+          }
+        }
+        if (!status.ok()) {
+          conn.ExecuteDirect("ROLLBACK TO SAVEPOINT import_row");
+          out.outcome = ImportOutcome::kFailed;
+          out.status = status;
+        }
+      } catch (const sql::SQLException& e) {
+        if (IsConnectionLost(e.getErrorCode()) ||
+            e.getErrorCode() == kErrDeadlock ||
+            e.getErrorCode() == kErrLockWaitTimeout) {
+          throw;  // the whole batch fails (deadlocks roll it back anyway)
+        }
+        conn.ExecuteDirect("ROLLBACK TO SAVEPOINT import_row");
+        out.outcome = ImportOutcome::kFailed;
+        out.status = StatusFromSqlException(e, "importing contact");
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<int64_t> ContactStore::Erase(int64_t id) {
+  int64_t interactions = 0;
+  RAPPORT_RETURN_IF_ERROR(
+      db_->Transaction("erasing contact", [&](Connection& conn) {
+        interactions = 0;
+        {
+          auto rs = conn.Query("SELECT id FROM contacts WHERE id = ? FOR UPDATE",
+                               {id});
+          if (!rs->next()) return NotFound(id);
+        }
+        // The person is also every contact that was merged into this one,
+        // transitively.
+        std::vector<int64_t> ids = {id};
+        for (size_t i = 0; i < ids.size(); ++i) {
+          auto rs = conn.Query(
+              "SELECT id FROM contacts WHERE merged_into = ? FOR UPDATE",
+              {ids[i]});
+          while (rs->next()) ids.push_back(rs->getInt64(1));
+        }
+        const std::string now = ToSqlDateTime(absl::Now());
+        for (int64_t victim : ids) {
+          int64_t count = 0;
+          {
+            auto rs = conn.Query(
+                "SELECT COUNT(*) FROM interactions WHERE contact_id = ?",
+                {victim});
+            if (rs->next()) count = rs->getInt64(1);
+          }
+          conn.Update(
+              "DELETE r FROM request_ids r JOIN interactions i "
+              "ON r.resource_id = i.id WHERE r.kind = 'interaction' AND "
+              "i.contact_id = ?",
+              {victim});
+          conn.Update("DELETE FROM interactions WHERE contact_id = ?", {victim});
+          conn.Update(
+              "DELETE FROM request_ids WHERE kind = 'contact' AND "
+              "resource_id = ?",
+              {victim});
+          // Child rows go with the contact (ON DELETE CASCADE).
+          conn.Update("DELETE FROM contacts WHERE id = ?", {victim});
+          conn.Update(
+              "INSERT INTO erasures (contact_id, erase_time, "
+              "erased_interaction_count) VALUES (?, ?, ?)",
+              {victim, now, count});
+          interactions += count;
+        }
+        return absl::OkStatus();
+      }));
+  return interactions;
+}
+
+}  // namespace rapport::storage
+
+namespace rapport::storage {
+namespace {
+
+ListSpec ContactListSpec(const ContactListParams& params) {
+  ListSpec spec;
+  spec.schema = &query::ContactSchema();
+  spec.from = "contacts c";
+  spec.select = kContactSelect;
+  spec.select_columns = kContactColumnCount;
+  if (!params.show_deleted) {
+    spec.conditions.push_back({"c.delete_time IS NULL", {}});
+  }
+  for (SqlFragment& f : FreeTextConditions(params.query, "c.search_text")) {
+    spec.conditions.push_back(std::move(f));
+  }
+  spec.filter = params.filter;
+  spec.order_by = params.order_by;
+  spec.page_token = params.page_token;
+  spec.page_size = params.page_size;
+  spec.request_description = query::RequestDescription(
+      {{"resource", "contacts"},
+       {"filter", params.filter},
+       {"query", params.query},
+       {"order_by", params.order_by},
+       {"show_deleted", params.show_deleted ? "1" : "0"}});
+  return spec;
+}
+
+}  // namespace
+
+absl::StatusOr<ContactPage> ContactStore::List(
+    const ContactListParams& params) {
+  const ListSpec spec = ContactListSpec(params);
+  RAPPORT_ASSIGN_OR_RETURN(ListPlan plan, PlanList(spec));
+  ContactPage page;
+  absl::Status read_status;
+  RAPPORT_RETURN_IF_ERROR(db_->Run("listing contacts", [&](Connection& conn) {
+    page = ContactPage();
+    auto rs = conn.Query(plan.page.sql, plan.page.params);
+    SortKeyText last_keys;
+    while (rs->next()) {
+      if (static_cast<int>(page.contacts.size()) == spec.page_size) {
+        // One row past the page: there is a next page, after the last row
+        // we return.
+        absl::StatusOr<std::string> token =
+            NextPageToken(plan, spec, last_keys);
+        if (!token.ok()) return token.status();
+        page.next_page_token = *std::move(token);
+        break;
+      }
+      absl::StatusOr<Contact> c = ReadContactRow(*rs);
+      if (!c.ok()) return c.status();
+      page.contacts.push_back(*std::move(c));
+      last_keys = ReadSortKeys(plan, *rs);
+    }
+    if (params.with_total_size) {
+      auto count = conn.Query(plan.count.sql, plan.count.params);
+      if (count->next()) page.total_size = count->getInt64(1);
+    }
+    return absl::OkStatus();
+  }));
+  return page;
+}
+
+absl::Status ContactStore::Export(
+    const ContactListParams& params, int batch_size,
+    absl::FunctionRef<bool(std::vector<Contact>&)> sink) {
+  ContactListParams p = params;
+  p.order_by = "id";
+  p.page_size = batch_size;
+  p.with_total_size = false;
+  p.page_token.clear();
+  while (true) {
+    RAPPORT_ASSIGN_OR_RETURN(ContactPage page, List(p));
+    if (!page.contacts.empty() && !sink(page.contacts)) return absl::OkStatus();
+    if (page.next_page_token.empty()) return absl::OkStatus();
+    p.page_token = std::move(page.next_page_token);
+  }
+}
+
+}  // namespace rapport::storage
