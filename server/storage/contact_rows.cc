@@ -40,10 +40,15 @@ const char kContactSelect[] =
 
 namespace {
 
-void SetTime(sql::ResultSet& rs, int col, google::protobuf::Timestamp* out) {
-  if (rs.isNull(col)) return;
-  absl::StatusOr<absl::Time> t = ParseSqlDateTime(std::string(rs.getString(col)));
-  if (t.ok()) *out = ToTimestamp(*t);
+// Reads a nullable DATETIME column. Calling mutable_x() would set the field
+// even for NULL, so the caller assigns only a present value.
+std::optional<google::protobuf::Timestamp> ReadTime(sql::ResultSet& rs,
+                                                    int col) {
+  if (rs.isNull(col)) return std::nullopt;
+  absl::StatusOr<absl::Time> t =
+      ParseSqlDateTime(std::string(rs.getString(col)));
+  if (!t.ok()) return std::nullopt;
+  return ToTimestamp(*t);
 }
 
 void SplitInto(sql::ResultSet& rs, int col,
@@ -192,10 +197,10 @@ absl::StatusOr<Contact> ReadContactRow(sql::ResultSet& rs) {
           absl::StrCat("contact ", c.id(), " has an unreadable address"));
     }
   }
-  SetTime(rs, 14, c.mutable_create_time());
-  SetTime(rs, 15, c.mutable_update_time());
-  SetTime(rs, 16, c.mutable_delete_time());
-  SetTime(rs, 17, c.mutable_last_interaction_time());
+  if (auto t = ReadTime(rs, 14)) *c.mutable_create_time() = *t;
+  if (auto t = ReadTime(rs, 15)) *c.mutable_update_time() = *t;
+  if (auto t = ReadTime(rs, 16)) *c.mutable_delete_time() = *t;
+  if (auto t = ReadTime(rs, 17)) *c.mutable_last_interaction_time() = *t;
   c.set_etag(ContactEtag(rs.getInt64(18)));
   if (!rs.isNull(19)) c.set_merged_into(absl::StrCat(rs.getInt64(19)));
   SplitInto(rs, 20, c.mutable_emails());
