@@ -45,7 +45,8 @@ absl::StatusOr<absl::Time> ParseSqlDateTime(absl::string_view text) {
 }
 
 std::string ToRfc3339(absl::Time t) {
-  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+  // "Z" rather than "+00:00", as protobuf's JSON mapping writes UTC.
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", t, absl::UTCTimeZone());
 }
 
 absl::StatusOr<absl::Time> ParseRfc3339(absl::string_view text) {

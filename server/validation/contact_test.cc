@@ -3,14 +3,14 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/validation/internal/status_matchers.h"
+#include "tests/support/status_matchers.h"
 #include "server/validation/validation.h"
 
 namespace rapport::validation {
 namespace {
 
-using internal::IsOk;
-using internal::StatusIs;
+using ::rapport::testing::IsOk;
+using ::rapport::testing::StatusIs;
 using ::rapport::v1::Contact;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

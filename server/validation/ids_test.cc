@@ -2,14 +2,14 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/validation/internal/status_matchers.h"
+#include "tests/support/status_matchers.h"
 #include "server/validation/validation.h"
 
 namespace rapport::validation {
 namespace {
 
-using internal::IsOk;
-using internal::StatusIs;
+using ::rapport::testing::IsOk;
+using ::rapport::testing::StatusIs;
 using ::testing::HasSubstr;
 
 TEST(ParseId, AcceptsPositiveDecimals) {
@@ -21,7 +21,7 @@ TEST(ParseId, AcceptsPositiveDecimals) {
 TEST(ParseId, EmptyIsRequired) {
   EXPECT_THAT(ParseId("", "contact.id"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       testing::Eq("contact.id: required")));
+                       ::testing::Eq("contact.id: required")));
 }
 
 TEST(ParseId, RejectsEverythingElse) {

@@ -4,14 +4,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/time_util.h"
-#include "server/validation/internal/status_matchers.h"
+#include "tests/support/status_matchers.h"
 #include "server/validation/validation.h"
 
 namespace rapport::validation {
 namespace {
 
-using internal::IsOk;
-using internal::StatusIs;
+using ::rapport::testing::IsOk;
+using ::rapport::testing::StatusIs;
 using ::rapport::v1::Interaction;
 using ::testing::HasSubstr;
 
@@ -45,7 +45,7 @@ TEST(NormalizeInteraction, ContactIdIsRequiredAndNumeric) {
   Interaction i = Note();
   i.clear_contact_id();
   EXPECT_THAT(NormalizeInteraction(&i, kNow),
-              StatusIs(kInvalid, testing::Eq("interaction.contact_id: "
+              StatusIs(kInvalid, ::testing::Eq("interaction.contact_id: "
                                              "required")));
   i.set_contact_id("abc");
   EXPECT_THAT(NormalizeInteraction(&i, kNow),
@@ -273,7 +273,7 @@ TEST(NormalizeInteraction, UsesTheFieldPathPrefix) {
   i.clear_contact_id();
   EXPECT_THAT(
       NormalizeInteraction(&i, kNow, "events[3]"),
-      StatusIs(kInvalid, testing::Eq("events[3].contact_id: required")));
+      StatusIs(kInvalid, ::testing::Eq("events[3].contact_id: required")));
 }
 
 TEST(CodeLists, Sizes) {
