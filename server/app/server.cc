@@ -10,14 +10,20 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "server/api/admin_service.h"
 #include "server/api/contact_service.h"
 #include "server/api/interaction_service.h"
 #include "server/app/access_log.h"
 #include "server/common/logging.h"
+#include "server/events/dispatcher.h"
+#include "server/events/scheduler.h"
+#include "server/plugins/plugin_manager.h"
 #include "server/storage/contact_store.h"
 #include "server/storage/database.h"
 #include "server/storage/interaction_store.h"
 #include "server/storage/migrations.h"
+#include "server/common/status_macros.h"
+#include "absl/time/clock.h"
 
 namespace rapport::app {
 namespace {
@@ -83,14 +89,54 @@ absl::StatusOr<std::unique_ptr<RapportServer>> RapportServer::Start(
 
   std::unique_ptr<RapportServer> s(new RapportServer(config));
   s->db_ = std::make_unique<storage::Database>(config.db, config.db.pool_size);
+  s->counters_ = std::make_unique<CounterRegistry>();
   s->contacts_ = std::make_unique<storage::ContactStore>(s->db_.get());
   s->interactions_ = std::make_unique<storage::InteractionStore>(s->db_.get());
+
+  // Plugins load first: the loader forks to probe each library, which is
+  // only safe before this process starts threads of its own.
+  plugins::PluginSettings plugin_settings;
+  plugin_settings.dir = config.plugin_dir;
+  plugin_settings.paths = config.plugin_paths;
+  plugin_settings.required = config.required_plugins;
+  plugin_settings.config = config.plugin_config;
+  plugins::CoreAccess core;
+  core.db = s->db_.get();
+  core.counters = s->counters_.get();
+  core.log_interaction =
+      [raw = s.get()](const rapport::v1::Interaction& interaction,
+                      absl::string_view request_id)
+      -> absl::StatusOr<rapport::v1::Interaction> {
+    rapport::v1::Interaction copy = interaction;
+    copy.clear_id();
+    copy.clear_create_time();
+    absl::Status valid = validation::NormalizeInteraction(&copy, absl::Now());
+    if (!valid.ok()) return valid;
+    return raw->interactions_->Log(copy, request_id);
+  };
+  s->plugins_ = std::make_unique<plugins::PluginManager>(
+      std::move(plugin_settings), std::move(core));
+  if (absl::Status loaded = s->plugins_->LoadAll(); !loaded.ok()) {
+    return loaded;
+  }
+  const std::string replica = events::ReplicaName();
+  events::DispatcherOptions dispatcher_options;
+  dispatcher_options.owner = replica;
+  s->dispatcher_ = std::make_unique<events::Dispatcher>(s->db_.get(),
+                                                        dispatcher_options);
+  events::SchedulerOptions scheduler_options;
+  scheduler_options.owner = replica;
+  s->scheduler_ =
+      std::make_unique<events::Scheduler>(s->db_.get(), scheduler_options);
+
   validation::ContactOptions contact_options;
   contact_options.default_region = config.default_phone_region;
   s->contact_service_ = std::make_unique<api::ContactServiceImpl>(
       s->contacts_.get(), contact_options);
   s->interaction_service_ =
       std::make_unique<api::InteractionServiceImpl>(s->interactions_.get());
+  s->admin_service_ = std::make_unique<api::AdminServiceImpl>(
+      s->plugins_.get(), s->dispatcher_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -98,10 +144,17 @@ absl::StatusOr<std::unique_ptr<RapportServer>> RapportServer::Start(
   builder.AddListeningPort(config.listen, *creds, &s->port_);
   builder.RegisterService(s->contact_service_.get());
   builder.RegisterService(s->interaction_service_.get());
+  builder.RegisterService(s->admin_service_.get());
+  for (grpc::Service* service : s->plugins_->Services()) {
+    builder.RegisterService(service);
+  }
   // Calls block on MySQL, so the sync server's threads are the bound on
-  // concurrent database work; the pool is sized to match.
+  // concurrent database work; the pool is sized to match. The quota also
+  // counts the poller thread that must stay free to accept calls (gRPC
+  // rejects a call with RESOURCE_EXHAUSTED when taking it would leave no
+  // poller), so `threads` calls can run at once only with one more.
   grpc::ResourceQuota quota("rapportd");
-  quota.SetMaxThreads(config.threads);
+  quota.SetMaxThreads(config.threads + 1);
   builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
@@ -150,7 +203,21 @@ void RapportServer::MigrateLoop() {
         config_.migrate_on_start
             ? storage::ApplyMigrations(*db_, "core", migrations)
             : storage::CheckMigrationsApplied(*db_, "core", migrations);
+    if (status.ok()) status = MigratePlugins();
+    if (status.ok() && !workers_added_) {
+      // Only plugins still LOADED after their migrations get events and jobs.
+      for (events::Subscription& sub : plugins_->Subscriptions()) {
+        dispatcher_->Add(std::move(sub));
+      }
+      for (events::ScheduledJob& job : plugins_->Jobs()) {
+        scheduler_->Add(std::move(job));
+      }
+      workers_added_ = true;
+    }
+    if (status.ok()) status = dispatcher_->Register();
     if (status.ok()) {
+      dispatcher_->Start();
+      scheduler_->Start();
       db_->SetReady(true);
       log::Info("database schema is current",
                 {{"migrations", static_cast<int64_t>(migrations.size())}});
@@ -169,6 +236,23 @@ void RapportServer::MigrateLoop() {
     stopping_.WaitForNotificationWithTimeout(backoff);
     backoff = std::min(backoff * 2, absl::Seconds(5));
   }
+}
+
+absl::Status RapportServer::MigratePlugins() {
+  for (const auto& [plugin, migrations] : plugins_->Migrations()) {
+    absl::Status status =
+        config_.migrate_on_start
+            ? storage::ApplyMigrations(*db_, plugin, migrations)
+            : storage::CheckMigrationsApplied(*db_, plugin, migrations);
+    if (status.code() == absl::StatusCode::kUnavailable) return status;
+    if (!status.ok()) {
+      // A plugin whose schema cannot be set up is FAILED; the core and the
+      // other plugins go on, unless this one is required.
+      RAPPORT_RETURN_IF_ERROR(plugins_->MarkFailed(
+          plugin, absl::StrCat("migrations failed: ", status.message())));
+    }
+  }
+  return absl::OkStatus();
 }
 
 void RapportServer::HealthLoop() {
@@ -216,6 +300,11 @@ void RapportServer::Shutdown(absl::Duration grace) {
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) return;
+    if (server_ == nullptr) {
+      // Start failed before the server was built: nothing runs yet.
+      shut_down_ = true;
+      return;
+    }
   }
   log::Info("shutting down",
             {{"grace_ms", absl::ToInt64Milliseconds(grace)}});
@@ -234,6 +323,10 @@ void RapportServer::Shutdown(absl::Duration grace) {
   stopping_.Notify();
   if (migrate_thread_.joinable()) migrate_thread_.join();
   if (health_thread_.joinable()) health_thread_.join();
+  // No call is running now; stop event delivery and jobs, then the plugins.
+  dispatcher_->Stop();
+  scheduler_->Stop();
+  plugins_->StopAll();
   log::Info("stopped");
 }
 

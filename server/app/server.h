@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "server/common/metrics.h"
 #include "server/config/config.h"
 
 namespace rapport::storage {
@@ -31,17 +32,28 @@ class InteractionStore;
 }  // namespace rapport::storage
 
 namespace rapport::api {
+class AdminServiceImpl;
 class ContactServiceImpl;
 class InteractionServiceImpl;
 }  // namespace rapport::api
+
+namespace rapport::events {
+class Dispatcher;
+class Scheduler;
+}  // namespace rapport::events
+
+namespace rapport::plugins {
+class PluginManager;
+}  // namespace rapport::plugins
 
 namespace rapport::app {
 
 class RapportServer {
  public:
-  // Builds and starts the server. Returns INVALID_ARGUMENT for unusable
-  // settings (no TLS and not insecure, unreadable certificates) and
-  // UNAVAILABLE when the listen address cannot be bound.
+  // Loads plugins, then builds and starts the server. Returns
+  // INVALID_ARGUMENT for unusable settings (no TLS and not insecure,
+  // unreadable certificates), FAILED_PRECONDITION when a required plugin
+  // did not load, and UNAVAILABLE when the listen address cannot be bound.
   static absl::StatusOr<std::unique_ptr<RapportServer>> Start(
       const config::Config& config);
 
@@ -53,6 +65,10 @@ class RapportServer {
   // Blocks until migrations are applied and the database answered, or
   // `timeout` passes. Returns whether the server is serving.
   bool WaitUntilServing(absl::Duration timeout);
+
+  plugins::PluginManager& plugins() { return *plugins_; }
+  events::Dispatcher& dispatcher() { return *dispatcher_; }
+  CounterRegistry& counters() { return *counters_; }
 
   // Notified when the server cannot go on (a migration failed for good);
   // fatal_error() then says why.
@@ -70,15 +86,25 @@ class RapportServer {
   void HealthLoop();
   void SetServing(bool serving);
 
+  absl::Status MigratePlugins();
+
   const config::Config config_;
+  // Declaration order is destruction order in reverse: the gRPC server goes
+  // first, then services, background workers, plugins, and the pool last.
   std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<CounterRegistry> counters_;
+  std::unique_ptr<plugins::PluginManager> plugins_;
+  std::unique_ptr<events::Dispatcher> dispatcher_;
+  std::unique_ptr<events::Scheduler> scheduler_;
   std::unique_ptr<storage::ContactStore> contacts_;
   std::unique_ptr<storage::InteractionStore> interactions_;
   std::unique_ptr<api::ContactServiceImpl> contact_service_;
   std::unique_ptr<api::InteractionServiceImpl> interaction_service_;
+  std::unique_ptr<api::AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 
+  bool workers_added_ = false;  // touched by the migration thread only
   absl::Notification stopping_;
   absl::Notification fatal_;
   std::thread migrate_thread_;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "server/common/status_macros.h"
 
 namespace rapport::config {
@@ -67,6 +68,17 @@ absl::StatusOr<absl::Duration> ParseDurationValue(const std::string& v) {
         absl::StrCat("\"", v, "\" is not a duration such as 20s, 5m or 1h"));
   }
   return d;
+}
+
+// A comma-separated list ("a.so,b.so"); empty entries are dropped.
+Setter List(std::vector<std::string> Config::*field) {
+  return [field](Config& c, const std::string& v) {
+    (c.*field).clear();
+    for (absl::string_view part : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+      (c.*field).emplace_back(absl::StripAsciiWhitespace(part));
+    }
+    return absl::OkStatus();
+  };
 }
 
 Setter Int(int Config::*field, int min, int max) {
@@ -138,8 +150,17 @@ const std::vector<Option>& Options() {
          return absl::OkStatus();
        }},
       {"plugin-dir", "RAPPORT_PLUGIN_DIR", "plugins.dir",
-       "(the build's plugin folder)", "Folder of plugin shared libraries.",
+       "(the build's plugin folder)",
+       "Folder of plugin shared libraries: every *.so in it is loaded.",
        String(&Config::plugin_dir)},
+      {"plugin-paths", "RAPPORT_PLUGIN_PATHS", "plugins.paths", "(none)",
+       "More plugin libraries, comma-separated (YAML: a list).",
+       List(&Config::plugin_paths)},
+      {"required-plugins", "RAPPORT_REQUIRED_PLUGINS", "plugins.required",
+       "(none)",
+       "Plugin names that must load, comma-separated (YAML: a list); "
+       "rapportd refuses to start otherwise.",
+       List(&Config::required_plugins)},
       {"config", "RAPPORT_CONFIG", "", "(none)", "YAML configuration file.",
        String(&Config::config_file)},
       {"bootstrap-admin-key", "RAPPORT_BOOTSTRAP_ADMIN_KEY",
@@ -160,7 +181,8 @@ const std::vector<Option>& Options() {
        "for local development.",
        Bool(&Config::insecure)},
       {"threads", "RAPPORT_THREADS", "threads", "16",
-       "Threads serving gRPC calls (bounded; calls beyond wait in queue).",
+       "Threads serving gRPC calls, and so the bound on concurrent calls: "
+       "beyond it calls fail fast with RESOURCE_EXHAUSTED (retry).",
        Int(&Config::threads, 2, 1024)},
       {"migrate-on-start", "RAPPORT_MIGRATE_ON_START", "migrate_on_start",
        "true",
@@ -255,6 +277,39 @@ absl::Status ApplyFile(const std::string& path, Config& config) {
   }
   std::map<std::string, std::string> values;
   try {
+    if (YAML::Node plugins = root["plugins"]; plugins && plugins.IsMap()) {
+      // Lists and per-plugin sections do not flatten to one value each.
+      for (const char* key : {"paths", "required"}) {
+        YAML::Node list = plugins[key];
+        if (!list) continue;
+        if (!list.IsSequence()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "config file \"", path, "\": plugins.", key,
+              " must be a list"));
+        }
+        std::vector<std::string> items;
+        for (const auto& item : list) items.push_back(item.as<std::string>());
+        (std::string(key) == "paths" ? config.plugin_paths
+                                     : config.required_plugins) = items;
+        plugins.remove(key);
+      }
+      if (YAML::Node sections = plugins["config"]; sections) {
+        if (!sections.IsMap()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "config file \"", path,
+              "\": plugins.config must map plugin names to sections"));
+        }
+        for (const auto& kv : sections) {
+          PluginSection section;
+          section.yaml = YAML::Dump(kv.second);
+          if (kv.second.IsMap()) {
+            RAPPORT_RETURN_IF_ERROR(Flatten(kv.second, "", &section.values));
+          }
+          config.plugin_config[kv.first.as<std::string>()] = std::move(section);
+        }
+        plugins.remove("config");
+      }
+    }
     RAPPORT_RETURN_IF_ERROR(Flatten(root, "", &values));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
@@ -366,6 +421,11 @@ absl::StatusOr<Config> Load(const std::vector<std::string>& args,
     }
   }
   if (config.db.pool_size == 0) config.db.pool_size = config.threads;
+#ifdef RAPPORT_DEFAULT_PLUGIN_DIR
+  if (config.plugin_dir.empty() && env("RAPPORT_PLUGIN_DIR") == nullptr) {
+    config.plugin_dir = RAPPORT_DEFAULT_PLUGIN_DIR;
+  }
+#endif
   return config;
 }
 

@@ -20,13 +20,22 @@ namespace rapport::config {
 
 enum class Command { kServe, kMigrate, kHelp, kVersion };
 
+// One plugin's config section: plugins.config.<plugin name> in the YAML file.
+struct PluginSection {
+  std::map<std::string, std::string> values;  // flattened "a.b" -> "v"
+  std::string yaml;                           // the section as YAML text
+};
+
 struct Config {
   Command command = Command::kServe;
 
   std::string listen = "0.0.0.0:50051";
   std::string metrics_listen = "0.0.0.0:9090";
   storage::DbOptions db;
-  std::string plugin_dir;
+  std::string plugin_dir;  // default: RAPPORT_DEFAULT_PLUGIN_DIR (the build's)
+  std::vector<std::string> plugin_paths;
+  std::vector<std::string> required_plugins;
+  std::map<std::string, PluginSection> plugin_config;
   std::string config_file;
   std::string bootstrap_admin_key;
   std::string tls_cert;

@@ -18,7 +18,9 @@
 #include "server/query/schema.h"
 #include "server/storage/database.h"
 #include "server/storage/list_query.h"
+#include "server/storage/outbox.h"
 #include "server/storage/sql_error.h"
+#include "server/validation/validation.h"
 
 namespace rapport::storage {
 
@@ -65,6 +67,24 @@ int64_t IdOf(const Contact& c) {
   int64_t id = 0;
   (void)absl::SimpleAtoi(c.id(), &id);
   return id;
+}
+
+// Publishes `type` for `contact` (as stored) in the caller's transaction.
+void Publish(Connection& conn, rapport::v1::EventType type,
+             const Contact& contact,
+             const std::vector<int64_t>& merged_ids = {}) {
+  rapport::v1::Event event;
+  event.set_type(type);
+  event.set_contact_id(contact.id());
+  *event.mutable_contact() = contact;
+  for (int64_t id : merged_ids) event.add_merged_contact_ids(absl::StrCat(id));
+  AppendEvent(conn, std::move(event), absl::Now());
+}
+
+// True if `c`'s display name is the one the server would derive: it was not
+// chosen by a user, so it must follow the fields it is derived from.
+bool HasDerivedDisplayName(const Contact& c) {
+  return c.display_name() == validation::DeriveDisplayName(c);
 }
 
 // Fills what `primary` lacks from `dup`: scalar fields when empty, lists
@@ -118,6 +138,7 @@ absl::StatusOr<Contact> ContactStore::Create(const Contact& contact,
                                              absl::string_view request_id) {
   int64_t id = 0;
   bool replayed = false;
+  Contact created;
   absl::Status status =
       db_->Transaction("creating contact", [&](Connection& conn) {
         replayed = false;
@@ -131,6 +152,10 @@ absl::StatusOr<Contact> ContactStore::Create(const Contact& contact,
         }
         RAPPORT_RETURN_IF_ERROR(CheckEmailsFree(conn, contact.emails(), 0));
         id = InsertContact(conn, contact, absl::Now());
+        std::optional<Contact> stored = LoadContact(conn, id, false);
+        if (!stored) return NotFound(id);
+        Publish(conn, rapport::v1::CONTACT_CREATED, *stored);
+        created = *std::move(stored);
         if (!request_id.empty()) {
           conn.Update(
               "INSERT INTO request_ids (kind, request_id, resource_id, "
@@ -161,7 +186,7 @@ absl::StatusOr<Contact> ContactStore::Create(const Contact& contact,
     }
     return status;
   }
-  (void)replayed;
+  if (!replayed) return created;
   return Get(id, /*show_deleted=*/true);
 }
 
@@ -199,6 +224,7 @@ absl::StatusOr<Contact> ContactStore::Update(int64_t id,
         UpdateContactRows(conn, *current, next, absl::Now());
         std::optional<Contact> stored = LoadContact(conn, id, false);
         if (!stored) return NotFound(id);
+        Publish(conn, rapport::v1::CONTACT_UPDATED, *stored);
         result = *std::move(stored);
         return absl::OkStatus();
       }));
@@ -224,6 +250,7 @@ absl::StatusOr<Contact> ContactStore::Delete(int64_t id,
             {now, now, id});
         SetEmailsLive(conn, id, false);
         result = *LoadContact(conn, id, false);
+        Publish(conn, rapport::v1::CONTACT_DELETED, result);
         return absl::OkStatus();
       }));
   return result;
@@ -255,6 +282,7 @@ absl::StatusOr<Contact> ContactStore::Undelete(int64_t id) {
             {ToSqlDateTime(absl::Now()), id});
         SetEmailsLive(conn, id, true);
         result = *LoadContact(conn, id, false);
+        Publish(conn, rapport::v1::CONTACT_UNDELETED, result);
         return absl::OkStatus();
       }));
   return result;
@@ -292,8 +320,13 @@ absl::StatusOr<Contact> ContactStore::Merge(
               {primary_id, dup});
           MergeInto(merged, locked[dup]);
         }
+        // The merge may fill in the names a derived display name comes from.
+        if (HasDerivedDisplayName(before)) {
+          merged.set_display_name(validation::DeriveDisplayName(merged));
+        }
         UpdateContactRows(conn, before, merged, absl::Now());
         result = *LoadContact(conn, primary_id, false);
+        Publish(conn, rapport::v1::CONTACT_MERGED, result, duplicate_ids);
         return absl::OkStatus();
       }));
   return result;
@@ -336,15 +369,24 @@ absl::Status ContactStore::ImportBatch(const std::vector<ImportRow>& rows,
           for (const auto& [k, v] : row.contact.attributes()) {
             (*next.mutable_attributes())[k] = v;
           }
+          // A derived display name follows the new names (as in
+          // UpdateContact); one the user chose is kept.
+          if (row.display_name_derived && HasDerivedDisplayName(*existing)) {
+            next.set_display_name(validation::DeriveDisplayName(next));
+          }
           status = CheckEmailsFree(conn, next.emails(), IdOf(*existing));
           if (status.ok()) {
             UpdateContactRows(conn, *existing, next, now);
+            Publish(conn, rapport::v1::CONTACT_UPDATED,
+                    *LoadContact(conn, IdOf(*existing), false));
             out.outcome = ImportOutcome::kUpdated;
           }
         } else {
           status = CheckEmailsFree(conn, row.contact.emails(), 0);
           if (status.ok()) {
-            InsertContact(conn, row.contact, now);
+            const int64_t id = InsertContact(conn, row.contact, now);
+            Publish(conn, rapport::v1::CONTACT_CREATED,
+                    *LoadContact(conn, id, false));
             out.outcome = ImportOutcome::kCreated;
           }
         }
@@ -402,6 +444,8 @@ absl::StatusOr<int64_t> ContactStore::Erase(int64_t id) {
               "i.contact_id = ?",
               {victim});
           conn.Update("DELETE FROM interactions WHERE contact_id = ?", {victim});
+          // Outbox events copy the contact's and its interactions' data.
+          ForgetContactEvents(conn, victim);
           conn.Update(
               "DELETE FROM request_ids WHERE kind = 'contact' AND "
               "resource_id = ?",
@@ -413,6 +457,12 @@ absl::StatusOr<int64_t> ContactStore::Erase(int64_t id) {
               "erased_interaction_count) VALUES (?, ?, ?)",
               {victim, now, count});
           interactions += count;
+          // Plugins must forget the person too; the event holds only the id.
+          rapport::v1::Event event;
+          event.set_type(rapport::v1::CONTACT_ERASED);
+          event.set_contact_id(absl::StrCat(victim));
+          event.mutable_contact()->set_id(absl::StrCat(victim));
+          AppendEvent(conn, std::move(event), absl::Now());
         }
         return absl::OkStatus();
       }));

@@ -23,7 +23,7 @@ struct DbOptions {
   // UNAVAILABLE instead of hanging them.
   absl::Duration connect_timeout = absl::Seconds(3);
   absl::Duration io_timeout = absl::Seconds(30);
-  // How long a call waits for a free connection before RESOURCE_EXHAUSTED.
+  // How long a call waits for a free connection before UNAVAILABLE.
   absl::Duration acquire_timeout = absl::Seconds(5);
 };
 

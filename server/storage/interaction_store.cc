@@ -14,6 +14,7 @@
 #include "server/query/pagination.h"
 #include "server/query/schema.h"
 #include "server/storage/list_query.h"
+#include "server/storage/outbox.h"
 
 namespace rapport::storage {
 
@@ -93,6 +94,7 @@ absl::StatusOr<Interaction> InteractionStore::Log(
   int64_t id = 0;
   absl::Status status =
       db_->Transaction("logging interaction", [&](Connection& conn) {
+        const absl::Time now = absl::Now();
         if (!request_id.empty()) {
           if (std::optional<int64_t> prior = FindRequest(conn, request_id)) {
             id = *prior;
@@ -138,15 +140,27 @@ absl::StatusOr<Interaction> InteractionStore::Log(
              in.has_amount() ? SqlParam(in.amount().amount_minor())
                              : SqlParam(std::monostate()),
              attrs.empty() ? SqlParam(std::monostate()) : attrs, in.actor(),
-             ToSqlDateTime(absl::Now())});
+             ToSqlDateTime(now)});
         id = conn.LastInsertId();
         if (!request_id.empty()) {
           conn.Update(
               "INSERT INTO request_ids (kind, request_id, resource_id, "
               "create_time) VALUES (?, ?, ?, ?)",
               {std::string(kInteractionKind), std::string(request_id), id,
-               ToSqlDateTime(absl::Now())});
+               ToSqlDateTime(now)});
         }
+        // The event carries the interaction as GetInteraction will return it
+        // (times at the database's microsecond precision).
+        rapport::v1::Event event;
+        event.set_type(rapport::v1::INTERACTION_LOGGED);
+        event.set_contact_id(absl::StrCat(contact_id));
+        Interaction* logged = event.mutable_interaction();
+        *logged = in;
+        logged->set_id(absl::StrCat(id));
+        *logged->mutable_occur_time() = ToTimestamp(*ParseSqlDateTime(occur));
+        *logged->mutable_create_time() =
+            ToTimestamp(*ParseSqlDateTime(ToSqlDateTime(now)));
+        AppendEvent(conn, std::move(event), now);
         return absl::OkStatus();
       });
   if (status.code() == absl::StatusCode::kAlreadyExists &&

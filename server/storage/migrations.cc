@@ -67,6 +67,8 @@ absl::Status ApplyMigrations(Database& db, absl::string_view component,
   absl::StatusOr<Connection> lease = db.Acquire(/*ignore_ready=*/true);
   if (!lease.ok()) return lease.status();
   absl::Status status = absl::OkStatus();
+  // The migration being applied, so that its failure names it.
+  std::string current;
   // DDL commits implicitly in MySQL, so migrations run in autocommit mode
   // under a named lock rather than in one transaction.
   try {
@@ -116,6 +118,7 @@ absl::Status ApplyMigrations(Database& db, absl::string_view component,
       log::Info("applying migration", {{"component", component},
                                        {"version", m.version},
                                        {"name", m.name}});
+      current = absl::StrFormat(" migration %04d_%s", m.version, m.name);
       for (const std::string& stmt : SplitSqlStatements(m.sql)) {
         conn.ExecuteDirect(stmt);
       }
@@ -125,6 +128,7 @@ absl::Status ApplyMigrations(Database& db, absl::string_view component,
           " VALUES (?, ?, ?, ?, ?)",
           {std::string(component), static_cast<int64_t>(m.version), m.name,
            sum, ToSqlDateTime(absl::Now())});
+      current.clear();
     }
     if (!applied.empty() && applied.rbegin()->first >
                                 static_cast<int>(migrations.size())) {
@@ -140,7 +144,8 @@ absl::Status ApplyMigrations(Database& db, absl::string_view component,
     // The named lock dies with the session if RELEASE_LOCK did not run.
     lease->MarkBroken();
     return StatusFromSqlException(
-        e, absl::StrCat("applying ", component, " migrations"));
+        e, current.empty() ? absl::StrCat("applying ", component, " migrations")
+                           : absl::StrCat("applying ", component, current));
   }
   return status;
 }

@@ -1,6 +1,7 @@
 // InteractionService end to end: a real RapportServer over loopback gRPC on a
 // private MariaDB database.
 #include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <cstdint>
 #include <set>
@@ -234,7 +235,9 @@ TEST_F(InteractionServiceTest, AttributesRoundTrip) {
   ASSERT_EQ(got.attributes().size(), 2u);
   EXPECT_EQ(got.attributes().at("order"), "A-1001");
   EXPECT_EQ(got.attributes().at("store"), "Zürich \"Main\"");
-  EXPECT_EQ(got.SerializeAsString(), logged.SerializeAsString());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, logged))
+      << got.DebugString() << "\nvs\n"
+      << logged.DebugString();
 }
 
 TEST_F(InteractionServiceTest, RepeatedRequestIdReturnsFirstInteraction) {
