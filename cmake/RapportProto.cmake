@@ -4,32 +4,15 @@
 # PROTO_ROOT) and sets <out_var> to the generated .cc/.h files. Output lands in
 # ${CMAKE_CURRENT_BINARY_DIR}/gen, mirroring the proto paths, so includes read
 # "rapport/v1/contact.pb.h".
+include("${CMAKE_CURRENT_LIST_DIR}/../sdk/cmake/RapportProtoc.cmake")
+
 function(rapport_generate_protos out_var)
   cmake_parse_arguments(ARG "" "PROTO_ROOT" "PROTOS;IMPORT_DIRS" ${ARGN})
-  set(gen_dir "${CMAKE_CURRENT_BINARY_DIR}/gen")
-  file(MAKE_DIRECTORY "${gen_dir}")
-  set(import_flags "-I${ARG_PROTO_ROOT}")
-  foreach(dir IN LISTS ARG_IMPORT_DIRS)
-    list(APPEND import_flags "-I${dir}")
-  endforeach()
-  list(APPEND import_flags "-I${Protobuf_INCLUDE_DIR}")
-  set(outputs)
-  foreach(proto IN LISTS ARG_PROTOS)
-    string(REGEX REPLACE "\\.proto$" "" stem "${proto}")
-    set(files
-      "${gen_dir}/${stem}.pb.cc" "${gen_dir}/${stem}.pb.h"
-      "${gen_dir}/${stem}.grpc.pb.cc" "${gen_dir}/${stem}.grpc.pb.h")
-    add_custom_command(
-      OUTPUT ${files}
-      COMMAND protobuf::protoc
-        --cpp_out=${gen_dir} --grpc_out=${gen_dir}
-        --plugin=protoc-gen-grpc=${GRPC_CPP_PLUGIN}
-        ${import_flags} "${ARG_PROTO_ROOT}/${proto}"
-      DEPENDS "${ARG_PROTO_ROOT}/${proto}" protobuf::protoc
-      COMMENT "protoc ${proto}"
-      VERBATIM)
-    list(APPEND outputs ${files})
-  endforeach()
+  rapport_protoc(outputs
+    GEN_DIR "${CMAKE_CURRENT_BINARY_DIR}/gen"
+    PROTO_ROOT "${ARG_PROTO_ROOT}"
+    PROTOS ${ARG_PROTOS}
+    IMPORT_DIRS "${ARG_PROTO_ROOT}" ${ARG_IMPORT_DIRS} "${Protobuf_INCLUDE_DIR}")
   set(${out_var} ${outputs} PARENT_SCOPE)
 endfunction()
 

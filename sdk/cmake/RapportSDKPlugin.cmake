@@ -38,9 +38,7 @@
 # the installed package (RapportSDKConfig.cmake includes it); both set the
 # global property RAPPORT_SDK_CORE_PROTO_DIR and define RapportSDK::sdk.
 
-if(NOT GRPC_CPP_PLUGIN)
-  find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin)
-endif()
+include("${CMAKE_CURRENT_LIST_DIR}/RapportProtoc.cmake")  # rapport_protoc()
 
 function(rapport_add_plugin target)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PROTO_ROOT;OUTPUT_NAME"
@@ -82,32 +80,20 @@ function(rapport_add_plugin target)
     endif()
     get_filename_component(proto_root "${ARG_PROTO_ROOT}" ABSOLUTE
                            BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
-    # The core protos come first: an import of "rapport/v1/..." always
-    # resolves to the SDK's copy, the one librapport_sdk.so was built from.
-    set(import_dirs "${core_proto_dir}" "${proto_root}" "${Protobuf_INCLUDE_DIR}")
-    list(REMOVE_DUPLICATES import_dirs)
-    list(TRANSFORM import_dirs PREPEND "-I")
-    file(MAKE_DIRECTORY "${gen_dir}")
     foreach(proto IN LISTS ARG_PROTOS)
       if(proto MATCHES "^rapport/v1/")
         message(FATAL_ERROR "rapport_add_plugin(${target}): ${proto} is a core "
           "proto; import it, never compile it (its code is in librapport_sdk.so)")
       endif()
-      string(REGEX REPLACE "\\.proto$" "" stem "${proto}")
-      set(files
-        "${gen_dir}/${stem}.pb.cc" "${gen_dir}/${stem}.pb.h"
-        "${gen_dir}/${stem}.grpc.pb.cc" "${gen_dir}/${stem}.grpc.pb.h")
-      add_custom_command(
-        OUTPUT ${files}
-        COMMAND protobuf::protoc
-          --cpp_out=${gen_dir} --grpc_out=${gen_dir}
-          --plugin=protoc-gen-grpc=${GRPC_CPP_PLUGIN}
-          ${import_dirs} "${proto_root}/${proto}"
-        DEPENDS "${proto_root}/${proto}" protobuf::protoc
-        COMMENT "protoc ${proto} (plugin ${target})"
-        VERBATIM)
-      list(APPEND generated ${files})
     endforeach()
+    # The core protos come first: an import of "rapport/v1/..." always
+    # resolves to the SDK's copy, the one librapport_sdk.so was built from.
+    rapport_protoc(generated
+      GEN_DIR "${gen_dir}"
+      PROTO_ROOT "${proto_root}"
+      PROTOS ${ARG_PROTOS}
+      IMPORT_DIRS "${core_proto_dir}" "${proto_root}" "${Protobuf_INCLUDE_DIR}"
+      COMMENT " (plugin ${target})")
   endif()
 
   add_library(${target} MODULE ${ARG_SOURCES} ${generated})

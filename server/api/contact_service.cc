@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "server/api/grpc_status.h"
 #include "server/api/list_params.h"
-#include "server/query/pagination.h"
 #include "server/common/status_macros.h"
+#include "server/query/pagination.h"
 
 namespace rapport::api {
 
@@ -82,10 +82,9 @@ grpc::Status ContactServiceImpl::UpdateContact(
   absl::StatusOr<Contact> updated = store_->Update(
       *id, request->contact().etag(),
       [&](const Contact& existing) -> absl::StatusOr<Contact> {
-        RAPPORT_ASSIGN_OR_RETURN(
-            Contact next,
-            validation::ApplyContactUpdate(existing, request->contact(),
-                                           request->update_mask()));
+        RAPPORT_ASSIGN_OR_RETURN(Contact next, validation::ApplyContactUpdate(
+                                                   existing, request->contact(),
+                                                   request->update_mask()));
         RAPPORT_RETURN_IF_ERROR(validation::NormalizeContact(&next, options_));
         return next;
       });
@@ -194,7 +193,8 @@ grpc::Status ContactServiceImpl::ImportContacts(
     if (absl::StartsWith(message, prefix)) {
       const size_t colon = message.find(": ");
       if (colon != std::string::npos) {
-        std::string field = message.substr(prefix.size(), colon - prefix.size());
+        std::string field =
+            message.substr(prefix.size(), colon - prefix.size());
         if (!field.empty() && field[0] == '.') field.erase(0, 1);
         error->set_field(field);
         message = message.substr(colon + 2);
@@ -273,8 +273,8 @@ grpc::Status ContactServiceImpl::ExportContacts(
   params.query = request->query();
   params.show_deleted = request->show_deleted();
   bool client_gone = false;
-  status = store_->Export(
-      params, kExportBatch, [&](std::vector<Contact>& contacts) {
+  status =
+      store_->Export(params, kExportBatch, [&](std::vector<Contact>& contacts) {
         if (context->IsCancelled()) {
           client_gone = true;
           return false;

@@ -33,9 +33,10 @@ class ContactServiceImpl final : public rapport::v1::ContactService::Service {
       grpc::ServerContext* context,
       const rapport::v1::UndeleteContactRequest* request,
       rapport::v1::Contact* response) override;
-  grpc::Status ListContacts(grpc::ServerContext* context,
-                            const rapport::v1::ListContactsRequest* request,
-                            rapport::v1::ListContactsResponse* response) override;
+  grpc::Status ListContacts(
+      grpc::ServerContext* context,
+      const rapport::v1::ListContactsRequest* request,
+      rapport::v1::ListContactsResponse* response) override;
   grpc::Status MergeContacts(grpc::ServerContext* context,
                              const rapport::v1::MergeContactsRequest* request,
                              rapport::v1::Contact* response) override;
@@ -47,9 +48,10 @@ class ContactServiceImpl final : public rapport::v1::ContactService::Service {
       grpc::ServerContext* context,
       const rapport::v1::ExportContactsRequest* request,
       grpc::ServerWriter<rapport::v1::ExportContactsResponse>* writer) override;
-  grpc::Status EraseContact(grpc::ServerContext* context,
-                            const rapport::v1::EraseContactRequest* request,
-                            rapport::v1::EraseContactResponse* response) override;
+  grpc::Status EraseContact(
+      grpc::ServerContext* context,
+      const rapport::v1::EraseContactRequest* request,
+      rapport::v1::EraseContactResponse* response) override;
 
  private:
   storage::ContactStore* const store_;  // not owned

@@ -15,14 +15,12 @@ class InteractionServiceImpl final
   explicit InteractionServiceImpl(storage::InteractionStore* store)
       : store_(store) {}
 
-  grpc::Status LogInteraction(
-      grpc::ServerContext* context,
-      const rapport::v1::LogInteractionRequest* request,
-      rapport::v1::Interaction* response) override;
-  grpc::Status GetInteraction(
-      grpc::ServerContext* context,
-      const rapport::v1::GetInteractionRequest* request,
-      rapport::v1::Interaction* response) override;
+  grpc::Status LogInteraction(grpc::ServerContext* context,
+                              const rapport::v1::LogInteractionRequest* request,
+                              rapport::v1::Interaction* response) override;
+  grpc::Status GetInteraction(grpc::ServerContext* context,
+                              const rapport::v1::GetInteractionRequest* request,
+                              rapport::v1::Interaction* response) override;
   grpc::Status ListInteractions(
       grpc::ServerContext* context,
       const rapport::v1::ListInteractionsRequest* request,

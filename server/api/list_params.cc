@@ -6,9 +6,9 @@ namespace rapport::api {
 
 absl::Status ValidateFreeText(absl::string_view query) {
   if (query.size() > kMaxQueryChars) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "query: at most ", kMaxQueryChars, " characters (got ", query.size(),
-        "); use filter for structured conditions"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("query: at most ", kMaxQueryChars, " characters (got ",
+                     query.size(), "); use filter for structured conditions"));
   }
   for (unsigned char c : query) {
     if (c < 0x20 || c == 0x7f) {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "server/common/logging.h"
+#include "server/metrics/server_metrics.h"
 
 namespace rapport::app {
 namespace {
@@ -26,23 +27,35 @@ std::string NewRequestId() {
 }
 
 const char* CodeName(grpc::StatusCode code) {
-  static constexpr const char* kNames[] = {
-      "OK",           "CANCELLED",          "UNKNOWN",
-      "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION", "ABORTED",       "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",           "UNAVAILABLE",
-      "DATA_LOSS",    "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   const int i = static_cast<int>(code);
   return i >= 0 && i < 17 ? kNames[i] : "UNKNOWN";
 }
 
 class AccessLogInterceptor final : public grpc::experimental::Interceptor {
  public:
-  explicit AccessLogInterceptor(grpc::experimental::ServerRpcInfo* info)
-      : info_(info), start_(absl::Now()) {}
+  AccessLogInterceptor(grpc::experimental::ServerRpcInfo* info,
+                       metrics::ServerMetrics* metrics)
+      : info_(info), metrics_(metrics), start_(absl::Now()) {}
 
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
@@ -61,7 +74,12 @@ class AccessLogInterceptor final : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status status = methods->GetSendStatus();
-      const double ms = absl::ToDoubleMilliseconds(absl::Now() - start_);
+      const absl::Duration latency = absl::Now() - start_;
+      const double ms = absl::ToDoubleMilliseconds(latency);
+      if (metrics_ != nullptr) {
+        metrics_->RecordRpc(info_->method(), CodeName(status.error_code()),
+                            absl::ToDoubleSeconds(latency));
+      }
       const log::Level level =
           status.error_code() == grpc::StatusCode::INTERNAL ||
                   status.error_code() == grpc::StatusCode::UNKNOWN
@@ -87,6 +105,7 @@ class AccessLogInterceptor final : public grpc::experimental::Interceptor {
 
  private:
   grpc::experimental::ServerRpcInfo* info_;  // owned by gRPC, outlives us
+  metrics::ServerMetrics* const metrics_;    // may be null
   const absl::Time start_;
   std::string request_id_;
 };
@@ -96,7 +115,7 @@ class AccessLogInterceptor final : public grpc::experimental::Interceptor {
 grpc::experimental::Interceptor*
 AccessLogInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new AccessLogInterceptor(info);
+  return new AccessLogInterceptor(info, metrics_);
 }
 
 std::string RequestIdFromClient(const grpc::ServerContextBase& context) {

@@ -10,6 +10,10 @@
 
 #include <string>
 
+namespace rapport::metrics {
+class ServerMetrics;
+}  // namespace rapport::metrics
+
 namespace rapport::app {
 
 // Metadata key carrying the request id, in both directions.
@@ -18,8 +22,16 @@ inline constexpr char kRequestIdKey[] = "x-request-id";
 class AccessLogInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
+  // `metrics` (may be null) records each call's code and latency; it must
+  // outlive the server.
+  explicit AccessLogInterceptorFactory(metrics::ServerMetrics* metrics)
+      : metrics_(metrics) {}
+
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
+
+ private:
+  metrics::ServerMetrics* const metrics_;
 };
 
 // The request id of the call served by `context`: the client's when it sent

@@ -61,7 +61,8 @@ int Serve(const rapport::config::Config& config) {
 
   auto server = rapport::app::RapportServer::Start(config);
   if (!server.ok()) {
-    rapport::log::Error("cannot start", {{"error", server.status().ToString()}});
+    rapport::log::Error("cannot start",
+                        {{"error", server.status().ToString()}});
     return server.status().code() == absl::StatusCode::kInvalidArgument
                ? kExitBadConfig
                : kExitFailure;
@@ -86,8 +87,7 @@ int Serve(const rapport::config::Config& config) {
   stop.WaitForNotification();
   fatal_thread.join();
   signal_thread.join();
-  rapport::log::Info("signal received; draining",
-                     {{"signal", signal_number}});
+  rapport::log::Info("signal received; draining", {{"signal", signal_number}});
   (*server)->Shutdown(config.shutdown_grace);
   const absl::Status fatal = (*server)->fatal_error();
   server->reset();
@@ -98,8 +98,8 @@ int Serve(const rapport::config::Config& config) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  absl::StatusOr<rapport::config::Config> config =
-      rapport::config::Load(args, [](const char* name) { return getenv(name); });
+  absl::StatusOr<rapport::config::Config> config = rapport::config::Load(
+      args, [](const char* name) { return getenv(name); });
   if (!config.ok()) {
     std::fprintf(stderr, "rapportd: %s\n",
                  std::string(config.status().message()).c_str());

@@ -46,6 +46,11 @@ namespace rapport::plugins {
 class PluginManager;
 }  // namespace rapport::plugins
 
+namespace rapport::metrics {
+class HttpServer;
+class ServerMetrics;
+}  // namespace rapport::metrics
+
 namespace rapport::app {
 
 class RapportServer {
@@ -61,6 +66,8 @@ class RapportServer {
 
   // The bound gRPC port (useful with port 0).
   int port() const { return port_; }
+  // The bound metrics HTTP port; 0 when metrics_listen is empty (disabled).
+  int metrics_port() const { return metrics_port_; }
 
   // Blocks until migrations are applied and the database answered, or
   // `timeout` passes. Returns whether the server is serving.
@@ -101,8 +108,11 @@ class RapportServer {
   std::unique_ptr<api::ContactServiceImpl> contact_service_;
   std::unique_ptr<api::InteractionServiceImpl> interaction_service_;
   std::unique_ptr<api::AdminServiceImpl> admin_service_;
+  std::unique_ptr<metrics::ServerMetrics> metrics_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::unique_ptr<metrics::HttpServer> metrics_http_;
+  int metrics_port_ = 0;
 
   bool workers_added_ = false;  // touched by the migration thread only
   absl::Notification stopping_;

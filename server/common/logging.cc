@@ -31,7 +31,8 @@ const char* LevelName(Level level) {
 void SetMinLevel(Level level) { g_min_level = static_cast<int>(level); }
 
 bool ParseLevel(absl::string_view text, Level* level) {
-  for (Level l : {Level::kDebug, Level::kInfo, Level::kWarning, Level::kError}) {
+  for (Level l :
+       {Level::kDebug, Level::kInfo, Level::kWarning, Level::kError}) {
     if (text == LevelName(l)) {
       *level = l;
       return true;

@@ -8,9 +8,8 @@
 #include <initializer_list>
 #include <string>
 
-#include "absl/strings/string_view.h"
-
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace rapport::log {
 
@@ -34,8 +33,8 @@ struct Field {
       : key(k), value(absl::StrCat(v)), raw(true) {}
   Field(absl::string_view k, double v)
       : key(k), value(absl::StrCat(v)), raw(true) {}
-  Field(absl::string_view k, bool v) : key(k), value(v ? "true" : "false"),
-                                      raw(true) {}
+  Field(absl::string_view k, bool v)
+      : key(k), value(v ? "true" : "false"), raw(true) {}
   absl::string_view key;
   std::string value;
   bool raw = false;  // true: `value` is already valid JSON

@@ -14,8 +14,8 @@ namespace rapport {
 
 // std::monostate binds SQL NULL. Timestamps bind as std::string in the
 // DATETIME(6) text form (see time_util.h ToSqlDateTime).
-using SqlParam = std::variant<std::monostate, bool, int64_t, double,
-                              std::string>;
+using SqlParam =
+    std::variant<std::monostate, bool, int64_t, double, std::string>;
 
 // SQL text with `?` placeholders and the values that fill them, in order.
 struct SqlFragment {

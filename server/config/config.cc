@@ -108,11 +108,12 @@ const std::vector<Option>& Options() {
        "gRPC listen address (host:port; port 0 picks a free port).",
        String(&Config::listen)},
       {"metrics-listen", "RAPPORT_METRICS_LISTEN", "metrics_listen",
-       "0.0.0.0:9090", "Metrics/HTTP listen address (reserved: served from "
+       "0.0.0.0:9090",
+       "Metrics/HTTP listen address (reserved: served from "
        "a later release).",
        String(&Config::metrics_listen)},
-      {"db-host", "RAPPORT_DB_HOST", "db.host", "127.0.0.1",
-       "Database host.", DbString(&storage::DbOptions::host)},
+      {"db-host", "RAPPORT_DB_HOST", "db.host", "127.0.0.1", "Database host.",
+       DbString(&storage::DbOptions::host)},
       {"db-port", "RAPPORT_DB_PORT", "db.port", "3306", "Database port.",
        [](Config& c, const std::string& v) -> absl::Status {
          RAPPORT_ASSIGN_OR_RETURN(c.db.port, ParseInt(v, 1, 65535));
@@ -130,15 +131,14 @@ const std::vector<Option>& Options() {
       {"db-name", "RAPPORT_DB_NAME", "db.name", "rapport",
        "Database (schema) name; it must exist.",
        DbString(&storage::DbOptions::database)},
-      {"db-pool-size", "RAPPORT_DB_POOL_SIZE", "db.pool_size",
-       "= --threads", "Database connections in the pool.",
+      {"db-pool-size", "RAPPORT_DB_POOL_SIZE", "db.pool_size", "= --threads",
+       "Database connections in the pool.",
        [](Config& c, const std::string& v) -> absl::Status {
          RAPPORT_ASSIGN_OR_RETURN(c.db.pool_size, ParseInt(v, 1, 1000));
          return absl::OkStatus();
        }},
-      {"db-connect-timeout", "RAPPORT_DB_CONNECT_TIMEOUT",
-       "db.connect_timeout", "3s",
-       "How long opening a database connection may take.",
+      {"db-connect-timeout", "RAPPORT_DB_CONNECT_TIMEOUT", "db.connect_timeout",
+       "3s", "How long opening a database connection may take.",
        [](Config& c, const std::string& v) -> absl::Status {
          RAPPORT_ASSIGN_OR_RETURN(c.db.connect_timeout, ParseDurationValue(v));
          return absl::OkStatus();
@@ -181,8 +181,9 @@ const std::vector<Option>& Options() {
        "for local development.",
        Bool(&Config::insecure)},
       {"threads", "RAPPORT_THREADS", "threads", "16",
-       "Threads serving gRPC calls, and so the bound on concurrent calls: "
-       "beyond it calls fail fast with RESOURCE_EXHAUSTED (retry).",
+       "Concurrent database-backed calls (the pool defaults to this size); "
+       "up to twice as many calls are admitted and wait for a connection, "
+       "beyond that calls fail fast with RESOURCE_EXHAUSTED (retry).",
        Int(&Config::threads, 2, 1024)},
       {"migrate-on-start", "RAPPORT_MIGRATE_ON_START", "migrate_on_start",
        "true",
@@ -193,11 +194,39 @@ const std::vector<Option>& Options() {
        "On SIGTERM, how long in-flight calls may run before they are "
        "cancelled.",
        Duration(&Config::shutdown_grace)},
-      {"max-connection-age", "RAPPORT_MAX_CONNECTION_AGE",
-       "max_connection_age", "30m",
+      {"max-connection-age", "RAPPORT_MAX_CONNECTION_AGE", "max_connection_age",
+       "30m",
        "Close client connections after this age so load rebalances over "
        "replicas (0 = never).",
        Duration(&Config::max_connection_age)},
+      {"outbox-lease", "RAPPORT_OUTBOX_LEASE", "outbox.lease", "30s",
+       "How long a replica holds an event subscription; after a crash "
+       "another replica resumes delivery once the lease expires.",
+       [](Config& c, const std::string& v) -> absl::Status {
+         RAPPORT_ASSIGN_OR_RETURN(c.outbox_lease, ParseDurationValue(v));
+         if (c.outbox_lease < absl::Seconds(1)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("\"", v, "\" is shorter than 1s"));
+         }
+         return absl::OkStatus();
+       }},
+      {"outbox-max-attempts", "RAPPORT_OUTBOX_MAX_ATTEMPTS",
+       "outbox.max_attempts", "8",
+       "Delivery attempts of an event to a plugin before it is parked.",
+       Int(&Config::outbox_max_attempts, 1, 1000)},
+      {"outbox-initial-backoff", "RAPPORT_OUTBOX_INITIAL_BACKOFF",
+       "outbox.initial_backoff", "500ms",
+       "Wait before the first retry of a failed delivery; doubles per "
+       "attempt.",
+       [](Config& c, const std::string& v) -> absl::Status {
+         RAPPORT_ASSIGN_OR_RETURN(c.outbox_initial_backoff,
+                                  ParseDurationValue(v));
+         if (c.outbox_initial_backoff < absl::Milliseconds(1)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("\"", v, "\" is shorter than 1ms"));
+         }
+         return absl::OkStatus();
+       }},
       {"max-message-bytes", "RAPPORT_MAX_MESSAGE_BYTES", "max_message_bytes",
        "16777216", "Largest request or response message.",
        Int(&Config::max_message_bytes, 1024, 256 << 20)},
@@ -284,8 +313,7 @@ absl::Status ApplyFile(const std::string& path, Config& config) {
         if (!list) continue;
         if (!list.IsSequence()) {
           return absl::InvalidArgumentError(absl::StrCat(
-              "config file \"", path, "\": plugins.", key,
-              " must be a list"));
+              "config file \"", path, "\": plugins.", key, " must be a list"));
         }
         std::vector<std::string> items;
         for (const auto& item : list) items.push_back(item.as<std::string>());
@@ -321,14 +349,14 @@ absl::Status ApplyFile(const std::string& path, Config& config) {
       if (key == o.yaml) option = &o;
     }
     if (option == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "config file \"", path, "\": unknown key \"", key,
-          "\" (see rapportd --help for the keys)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("config file \"", path, "\": unknown key \"", key,
+                       "\" (see rapportd --help for the keys)"));
     }
     absl::Status s = option->set(config, value);
     if (!s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "config file \"", path, "\": ", key, ": ", s.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("config file \"", path, "\": ", key, ": ", s.message()));
     }
   }
   return absl::OkStatus();
@@ -379,8 +407,8 @@ absl::StatusOr<Config> Load(const std::vector<std::string>& args,
     }
     const Option* option = FindByFlag(name);
     if (option == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown flag --", name, " (see rapportd --help)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", name, " (see rapportd --help)"));
     }
     if (!has_value) {
       if (name == "insecure" || name == "migrate-on-start") {
@@ -441,9 +469,9 @@ std::string HelpText() {
       "the YAML\nconfig file; flags override the environment, which "
       "overrides the file.\n\nSettings:\n";
   for (const Option& o : Options()) {
-    absl::StrAppendFormat(&text, "  --%s\n      env %s%s%s, default %s\n      %s\n",
-                          o.flag, o.env, *o.yaml ? ", yaml " : "", o.yaml,
-                          o.default_text, o.help);
+    absl::StrAppendFormat(
+        &text, "  --%s\n      env %s%s%s, default %s\n      %s\n", o.flag,
+        o.env, *o.yaml ? ", yaml " : "", o.yaml, o.default_text, o.help);
   }
   absl::StrAppend(
       &text,

@@ -54,6 +54,13 @@ struct Config {
   // Connections are closed after this age so that clients re-resolve and
   // spread over new replicas (0: never).
   absl::Duration max_connection_age = absl::Minutes(30);
+  // How long a replica's claim on an event subscription lasts; after a crash
+  // another replica takes the subscription over once it expires.
+  absl::Duration outbox_lease = absl::Seconds(30);
+  // Delivery attempts before an event is parked, and the first retry's
+  // backoff (doubling per attempt).
+  int outbox_max_attempts = 8;
+  absl::Duration outbox_initial_backoff = absl::Milliseconds(500);
 };
 
 // Parses argv (without argv[0]) and `env` (a lookup returning nullptr when

@@ -46,9 +46,9 @@ TEST(ConfigTest, FlagBeatsEnvironmentBeatsFile) {
   std::string file = WriteFile(
       "listen: 127.0.0.1:1\n"
       "db:\n  host: file-host\n  port: 1111\n  name: file-db\n");
-  auto c = Load({"--config", file, "--db-host=flag-host"},
-                Env({{"RAPPORT_DB_HOST", "env-host"},
-                     {"RAPPORT_DB_PORT", "2222"}}));
+  auto c =
+      Load({"--config", file, "--db-host=flag-host"},
+           Env({{"RAPPORT_DB_HOST", "env-host"}, {"RAPPORT_DB_PORT", "2222"}}));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->db.host, "flag-host");
   EXPECT_EQ(c->db.port, 2222);
@@ -142,6 +142,48 @@ TEST(ConfigTest, UnexpectedPositionalArgument) {
   auto c = Load({"serve", "extra"}, Env({}));
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ConfigTest, OutboxLease) {
+  auto c = Load({}, Env({}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->outbox_lease, absl::Seconds(30));
+  c = Load({}, Env({{"RAPPORT_OUTBOX_LEASE", "2s"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->outbox_lease, absl::Seconds(2));
+  c = Load({"--config", WriteFile("outbox:\n  lease: 1m\n")}, Env({}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->outbox_lease, absl::Minutes(1));
+  c = Load({"--outbox-lease=0s"}, Env({}));
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("--outbox-lease"));
+  EXPECT_THAT(HelpText(), HasSubstr("RAPPORT_OUTBOX_LEASE"));
+}
+
+TEST(ConfigTest, OutboxRetries) {
+  auto c = Load({}, Env({}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->outbox_max_attempts, 8);
+  EXPECT_EQ(c->outbox_initial_backoff, absl::Milliseconds(500));
+  c = Load({}, Env({{"RAPPORT_OUTBOX_MAX_ATTEMPTS", "3"},
+                    {"RAPPORT_OUTBOX_INITIAL_BACKOFF", "50ms"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->outbox_max_attempts, 3);
+  EXPECT_EQ(c->outbox_initial_backoff, absl::Milliseconds(50));
+  c = Load({"--config",
+            WriteFile("outbox:\n  max_attempts: 5\n  initial_backoff: 2s\n")},
+           Env({}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->outbox_max_attempts, 5);
+  EXPECT_EQ(c->outbox_initial_backoff, absl::Seconds(2));
+  c = Load({"--outbox-max-attempts=0"}, Env({}));
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("--outbox-max-attempts"));
+  c = Load({"--outbox-initial-backoff=0s"}, Env({}));
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("--outbox-initial-backoff"));
+  EXPECT_THAT(HelpText(), HasSubstr("RAPPORT_OUTBOX_MAX_ATTEMPTS"));
+  EXPECT_THAT(HelpText(), HasSubstr("RAPPORT_OUTBOX_INITIAL_BACKOFF"));
 }
 
 }  // namespace

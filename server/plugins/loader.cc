@@ -113,8 +113,8 @@ absl::Status CheckManifest(const ManifestInfo& m, const HostVersion& host) {
     return absl::FailedPreconditionError(absl::StrCat(
         "built for SDK ", m.sdk_major, ".", m.sdk_minor,
         ", newer than this server's SDK ", host.sdk_major, ".", host.sdk_minor,
-        "; upgrade rapportd or rebuild the plugin against SDK ",
-        host.sdk_major, ".", host.sdk_minor));
+        "; upgrade rapportd or rebuild the plugin against SDK ", host.sdk_major,
+        ".", host.sdk_minor));
   }
   if (m.build_signature != host.build_signature) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -124,9 +124,9 @@ absl::Status CheckManifest(const ManifestInfo& m, const HostVersion& host) {
         "versions as the server"));
   }
   if (!ValidName(m.name)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "has an invalid name \"", m.name,
-        "\"; use dotted lower-case words such as \"acme.sync\""));
+    return absl::FailedPreconditionError(
+        absl::StrCat("has an invalid name \"", m.name,
+                     "\"; use dotted lower-case words such as \"acme.sync\""));
   }
   return absl::OkStatus();
 }
@@ -153,8 +153,9 @@ absl::StatusOr<ManifestInfo> ProbeLibrary(const std::string& path) {
     int code = kChildOk;
     std::string report;
     try {
-      boost::dll::shared_library lib(path, boost::dll::load_mode::rtld_now |
-                                               boost::dll::load_mode::rtld_local);
+      boost::dll::shared_library lib(
+          path,
+          boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
       if (!lib.has(kManifestSymbol) || !lib.has(kFactorySymbol)) {
         code = kChildNotPlugin;
       } else {

@@ -83,7 +83,8 @@ class PluginHost::PluginDatabase final : public sdk::Database {
   absl::StatusOr<std::vector<sdk::Row>> Query(
       absl::string_view sql, const std::vector<sdk::Value>& params) override {
     if (!IsSelect(sql)) {
-      return absl::InvalidArgumentError("Query runs SELECT statements; use Execute");
+      return absl::InvalidArgumentError(
+          "Query runs SELECT statements; use Execute");
     }
     absl::Status guard = Guard(sql);
     if (!guard.ok()) return guard;
@@ -96,10 +97,11 @@ class PluginHost::PluginDatabase final : public sdk::Database {
     return rows;
   }
 
-  absl::StatusOr<int64_t> Execute(absl::string_view sql,
-                                  const std::vector<sdk::Value>& params) override {
+  absl::StatusOr<int64_t> Execute(
+      absl::string_view sql, const std::vector<sdk::Value>& params) override {
     if (IsSelect(sql)) {
-      return absl::InvalidArgumentError("Execute does not run SELECT; use Query");
+      return absl::InvalidArgumentError(
+          "Execute does not run SELECT; use Query");
     }
     absl::Status guard = Guard(sql);
     if (!guard.ok()) return guard;
@@ -142,7 +144,8 @@ class TransactionView final : public sdk::Database {
   absl::StatusOr<std::vector<sdk::Row>> Query(
       absl::string_view sql, const std::vector<sdk::Value>& params) override {
     if (!IsSelect(sql)) {
-      return absl::InvalidArgumentError("Query runs SELECT statements; use Execute");
+      return absl::InvalidArgumentError(
+          "Query runs SELECT statements; use Execute");
     }
     absl::Status guard =
         CheckPluginStatement(sql, prefix_, StatementUse::kData);
@@ -155,10 +158,11 @@ class TransactionView final : public sdk::Database {
     }
   }
 
-  absl::StatusOr<int64_t> Execute(absl::string_view sql,
-                                  const std::vector<sdk::Value>& params) override {
+  absl::StatusOr<int64_t> Execute(
+      absl::string_view sql, const std::vector<sdk::Value>& params) override {
     if (IsSelect(sql)) {
-      return absl::InvalidArgumentError("Execute does not run SELECT; use Query");
+      return absl::InvalidArgumentError(
+          "Execute does not run SELECT; use Query");
     }
     absl::Status guard =
         CheckPluginStatement(sql, prefix_, StatementUse::kData);
@@ -294,8 +298,8 @@ absl::Status PluginHost::Subscribe(absl::string_view name,
           absl::StrCat("Subscribe: \"", name, "\" is already subscribed"));
     }
   }
-  subscriptions_.push_back(
-      events::Subscription{subscriber, name_, std::move(types), std::move(handler)});
+  subscriptions_.push_back(events::Subscription{
+      subscriber, name_, std::move(types), std::move(handler)});
   return absl::OkStatus();
 }
 

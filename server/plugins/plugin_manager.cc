@@ -28,7 +28,8 @@ std::vector<std::string> ServicesIn(const std::set<std::string>& files) {
   std::vector<std::string> services;
   for (const std::string& file : files) {
     const google::protobuf::FileDescriptor* fd =
-        google::protobuf::DescriptorPool::generated_pool()->FindFileByName(file);
+        google::protobuf::DescriptorPool::generated_pool()->FindFileByName(
+            file);
     if (fd == nullptr) continue;
     for (int i = 0; i < fd->service_count(); ++i) {
       services.push_back(fd->service(i)->full_name());
@@ -135,11 +136,11 @@ void PluginManager::LoadOne(const std::string& path) {
                  {"path", path},
                  {"services", absl::StrJoin(st.services, ",")}});
     } else {
-      log::Error(state == PluginState::kRejected ? "plugin rejected"
-                                                 : "plugin failed",
-                 {{"plugin", st.manifest.name},
-                  {"path", path},
-                  {"reason", st.reason}});
+      log::Error(
+          state == PluginState::kRejected ? "plugin rejected" : "plugin failed",
+          {{"plugin", st.manifest.name},
+           {"path", path},
+           {"reason", st.reason}});
     }
     absl::MutexLock lock(&mu_);
     entries_.push_back(std::move(entry));
@@ -148,7 +149,8 @@ void PluginManager::LoadOne(const std::string& path) {
   // 1. Handshake on the manifest, read in a child process.
   absl::StatusOr<ManifestInfo> probed = ProbeLibrary(path);
   if (!probed.ok()) {
-    return finish(PluginState::kRejected, std::string(probed.status().message()));
+    return finish(PluginState::kRejected,
+                  std::string(probed.status().message()));
   }
   st.manifest = *probed;
   if (absl::Status ok = CheckManifest(st.manifest, host_version_); !ok.ok()) {
@@ -219,7 +221,8 @@ std::vector<grpc::Service*> PluginManager::Services() const {
   std::vector<grpc::Service*> out;
   for (const auto& e : entries_) {
     if (e->status.state != PluginState::kLoaded) continue;
-    out.insert(out.end(), e->host->services().begin(), e->host->services().end());
+    out.insert(out.end(), e->host->services().begin(),
+               e->host->services().end());
   }
   return out;
 }

@@ -51,9 +51,7 @@ class Compiler {
  private:
   absl::Status Error(size_t offset, absl::string_view what,
                      absl::string_view hint = "") const {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "filter: ", what, " at position ", CharPosition(text_, offset),
-        hint.empty() ? "" : "; ", hint));
+    return FilterError(text_, offset, what, hint);
   }
 
   absl::StatusOr<std::string> CompileNode(const FilterNode& node) {

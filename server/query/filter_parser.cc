@@ -70,9 +70,7 @@ class Parser {
  private:
   absl::Status Error(size_t offset, absl::string_view what,
                      absl::string_view hint = "") const {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "filter: ", what, " at position ", CharPosition(text_, offset),
-        hint.empty() ? "" : "; ", hint));
+    return FilterError(text_, offset, what, hint);
   }
 
   absl::Status Unexpected(const Token& t) const {
@@ -433,6 +431,13 @@ absl::StatusOr<ParsedFilter> ParseFilter(absl::string_view filter) {
                      " bytes); the limit is ", kMaxFilterLength));
   }
   return Parser(filter).Parse();
+}
+
+absl::Status FilterError(absl::string_view text, size_t offset,
+                         absl::string_view what, absl::string_view hint) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("filter: ", what, " at position ",
+                   CharPosition(text, offset), hint.empty() ? "" : "; ", hint));
 }
 
 }  // namespace rapport::query

@@ -74,6 +74,12 @@ struct ParsedFilter {
 // the offending token, e.g. `filter: unexpected ")" at position 17`.
 absl::StatusOr<ParsedFilter> ParseFilter(absl::string_view filter);
 
+// INVALID_ARGUMENT "filter: <what> at position <n>[; <hint>]", where n is
+// the 1-based character position of byte `offset` of `text`. The one error
+// format of the filter parser and compiler.
+absl::Status FilterError(absl::string_view text, size_t offset,
+                         absl::string_view what, absl::string_view hint = "");
+
 // The 1-based character (UTF-8 code point) position of byte `offset` in
 // `text`, as error messages report it.
 size_t CharPosition(absl::string_view text, size_t offset);

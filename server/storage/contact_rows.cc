@@ -96,29 +96,30 @@ SqlParam NullableText(const std::string& text) {
   return text;
 }
 
-void InsertChildren(Connection& conn, int64_t id, const Contact& c,
-                    bool emails, bool phones, bool tags, bool attributes,
-                    bool live) {
-  auto insert_list = [&](const char* table, const char* column,
-                         const google::protobuf::RepeatedPtrField<std::string>&
-                             values,
-                         bool with_live) {
-    if (values.empty()) return;
-    std::string sql = absl::StrCat("INSERT INTO ", table, " (contact_id, ",
-                                   "position, ", column,
-                                   with_live ? ", live" : "", ") VALUES ");
-    std::vector<SqlParam> params;
-    for (int i = 0; i < values.size(); ++i) {
-      absl::StrAppend(&sql, i ? ", " : "", with_live ? "(?, ?, ?, ?)" : "(?, ?, ?)");
-      params.push_back(id);
-      params.push_back(static_cast<int64_t>(i));
-      params.push_back(values[i]);
-      if (with_live) {
-        params.push_back(live ? SqlParam(int64_t{1}) : SqlParam(std::monostate()));
-      }
-    }
-    conn.Update(sql, params);
-  };
+void InsertChildren(Connection& conn, int64_t id, const Contact& c, bool emails,
+                    bool phones, bool tags, bool attributes, bool live) {
+  auto insert_list =
+      [&](const char* table, const char* column,
+          const google::protobuf::RepeatedPtrField<std::string>& values,
+          bool with_live) {
+        if (values.empty()) return;
+        std::string sql =
+            absl::StrCat("INSERT INTO ", table, " (contact_id, ", "position, ",
+                         column, with_live ? ", live" : "", ") VALUES ");
+        std::vector<SqlParam> params;
+        for (int i = 0; i < values.size(); ++i) {
+          absl::StrAppend(&sql, i ? ", " : "",
+                          with_live ? "(?, ?, ?, ?)" : "(?, ?, ?)");
+          params.push_back(id);
+          params.push_back(static_cast<int64_t>(i));
+          params.push_back(values[i]);
+          if (with_live) {
+            params.push_back(live ? SqlParam(int64_t{1})
+                                  : SqlParam(std::monostate()));
+          }
+        }
+        conn.Update(sql, params);
+      };
   if (emails) insert_list("contact_emails", "email", c.emails(), true);
   if (phones) insert_list("contact_phones", "phone", c.phones(), false);
   if (tags && !c.tags().empty()) {
@@ -183,16 +184,15 @@ absl::StatusOr<Contact> ReadContactRow(sql::ResultSet& rs) {
   c.set_job_title(rs.getString(6));
   c.set_owner(rs.getString(7));
   c.set_source(rs.getString(8));
-  c.set_lifecycle_stage(
-      static_cast<rapport::v1::LifecycleStage>(rs.getInt(9)));
+  c.set_lifecycle_stage(static_cast<rapport::v1::LifecycleStage>(rs.getInt(9)));
   c.mutable_consent()->set_email_opt_in(rs.getInt(10) != 0);
   c.mutable_consent()->set_sms_opt_in(rs.getInt(11) != 0);
   c.mutable_consent()->set_do_not_contact(rs.getInt(12) != 0);
   if (!rs.isNull(13)) {
     const std::string json = rs.getString(13);
-    if (!json.empty() && !google::protobuf::util::JsonStringToMessage(
-                              json, c.mutable_address())
-                              .ok()) {
+    if (!json.empty() &&
+        !google::protobuf::util::JsonStringToMessage(json, c.mutable_address())
+             .ok()) {
       return absl::InternalError(
           absl::StrCat("contact ", c.id(), " has an unreadable address"));
     }
@@ -222,37 +222,81 @@ absl::StatusOr<Contact> ReadContactRow(sql::ResultSet& rs) {
 
 std::optional<Contact> LoadContact(Connection& conn, int64_t id,
                                    bool for_update) {
-  auto rs = conn.Query(absl::StrCat("SELECT ", kContactSelect,
-                                    " FROM contacts c WHERE c.id = ?",
-                                    for_update ? " FOR UPDATE" : ""),
-                       {id});
+  auto rs = conn.Query(
+      absl::StrCat("SELECT ", kContactSelect, " FROM contacts c WHERE c.id = ?",
+                   for_update ? " FOR UPDATE" : ""),
+      {id});
   if (!rs->next()) return std::nullopt;
   absl::StatusOr<Contact> c = ReadContactRow(*rs);
   if (!c.ok()) return std::nullopt;
   return *std::move(c);
 }
 
+namespace {
+
+constexpr char kInsertContactColumns[] =
+    "INSERT INTO contacts (given_name, family_name, display_name, company, "
+    "job_title, owner, source, lifecycle_stage, email_opt_in, sms_opt_in, "
+    "do_not_contact, address, search_text, create_time, update_time, "
+    "last_interaction_time, version) VALUES ";
+constexpr char kInsertContactTuple[] =
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)";
+
+std::vector<SqlParam> ContactParams(const Contact& c, const std::string& ts) {
+  return {c.given_name(),
+          c.family_name(),
+          c.display_name(),
+          c.company(),
+          c.job_title(),
+          c.owner(),
+          c.source(),
+          static_cast<int64_t>(c.lifecycle_stage()),
+          c.consent().email_opt_in(),
+          c.consent().sms_opt_in(),
+          c.consent().do_not_contact(),
+          NullableText(AddressJson(c)),
+          SearchText(c),
+          ts,
+          ts,
+          c.has_last_interaction_time()
+              ? SqlParam(ToSqlDateTime(ToAbslTime(c.last_interaction_time())))
+              : SqlParam(std::monostate())};
+}
+
+// Accumulates the rows of one multi-row INSERT; flushes before it would pass
+// MySQL's 65535 placeholders.
+class MultiInsert {
+ public:
+  MultiInsert(Connection& conn, std::string head, std::string tuple)
+      : conn_(conn), head_(std::move(head)), tuple_(std::move(tuple)) {}
+  ~MultiInsert() = default;
+
+  void Add(std::vector<SqlParam> row) {
+    if (params_.size() + row.size() > kMaxParams) Flush();
+    absl::StrAppend(&sql_, sql_.empty() ? head_ : ", ", tuple_);
+    for (SqlParam& p : row) params_.push_back(std::move(p));
+  }
+  void Flush() {
+    if (sql_.empty()) return;
+    UpdateUncached(conn_, sql_, params_);
+    sql_.clear();
+    params_.clear();
+  }
+
+ private:
+  static constexpr size_t kMaxParams = 30000;
+  Connection& conn_;
+  const std::string head_;
+  const std::string tuple_;
+  std::string sql_;
+  std::vector<SqlParam> params_;
+};
+
+}  // namespace
+
 int64_t InsertContact(Connection& conn, const Contact& c, absl::Time now) {
   const std::string ts = ToSqlDateTime(now);
-  std::vector<SqlParam> params = {
-      c.given_name(),
-      c.family_name(),
-      c.display_name(),
-      c.company(),
-      c.job_title(),
-      c.owner(),
-      c.source(),
-      static_cast<int64_t>(c.lifecycle_stage()),
-      c.consent().email_opt_in(),
-      c.consent().sms_opt_in(),
-      c.consent().do_not_contact(),
-      NullableText(AddressJson(c)),
-      SearchText(c),
-      ts,
-      ts,
-      c.has_last_interaction_time()
-          ? SqlParam(ToSqlDateTime(ToAbslTime(c.last_interaction_time())))
-          : SqlParam(std::monostate())};
+  std::vector<SqlParam> params = ContactParams(c, ts);
   conn.Update(
       "INSERT INTO contacts (given_name, family_name, display_name, company, "
       "job_title, owner, source, lifecycle_stage, email_opt_in, sms_opt_in, "
@@ -263,6 +307,66 @@ int64_t InsertContact(Connection& conn, const Contact& c, absl::Time now) {
   const int64_t id = conn.LastInsertId();
   InsertChildren(conn, id, c, true, true, true, true, /*live=*/true);
   return id;
+}
+
+std::vector<int64_t> InsertContacts(Connection& conn,
+                                    const std::vector<const Contact*>& contacts,
+                                    absl::Time now) {
+  constexpr size_t kContactsPerStatement = 1000;  // 16 placeholders each
+  const std::string ts = ToSqlDateTime(now);
+  std::vector<int64_t> ids;
+  ids.reserve(contacts.size());
+  for (size_t begin = 0; begin < contacts.size();
+       begin += kContactsPerStatement) {
+    const size_t end = std::min(contacts.size(), begin + kContactsPerStatement);
+    std::string sql = kInsertContactColumns;
+    std::vector<SqlParam> params;
+    for (size_t i = begin; i < end; ++i) {
+      absl::StrAppend(&sql, i == begin ? "" : ", ", kInsertContactTuple);
+      for (SqlParam& p : ContactParams(*contacts[i], ts)) {
+        params.push_back(std::move(p));
+      }
+    }
+    UpdateUncached(conn, sql, params);
+    // Consecutive ids (ConsecutiveInsertIds): the first is LAST_INSERT_ID().
+    const int64_t first = conn.LastInsertId();
+    for (size_t i = begin; i < end; ++i) {
+      ids.push_back(first + static_cast<int64_t>(i - begin));
+    }
+  }
+  // The child rows InsertChildren writes, table by table.
+  MultiInsert emails(conn,
+                     "INSERT INTO contact_emails (contact_id, position, "
+                     "email, live) VALUES ",
+                     "(?, ?, ?, ?)");
+  MultiInsert phones(
+      conn, "INSERT INTO contact_phones (contact_id, position, phone) VALUES ",
+      "(?, ?, ?)");
+  MultiInsert tags(conn, "INSERT INTO contact_tags (contact_id, tag) VALUES ",
+                   "(?, ?)");
+  MultiInsert attributes(
+      conn, "INSERT INTO contact_attributes (contact_id, name, value) VALUES ",
+      "(?, ?, ?)");
+  for (size_t k = 0; k < contacts.size(); ++k) {
+    const Contact& c = *contacts[k];
+    const int64_t id = ids[k];
+    for (int i = 0; i < c.emails_size(); ++i) {
+      emails.Add({id, static_cast<int64_t>(i), c.emails(i), int64_t{1}});
+    }
+    for (int i = 0; i < c.phones_size(); ++i) {
+      phones.Add({id, static_cast<int64_t>(i), c.phones(i)});
+    }
+    for (const std::string& tag : c.tags()) tags.Add({id, tag});
+    std::vector<std::pair<std::string, std::string>> attrs(
+        c.attributes().begin(), c.attributes().end());
+    std::sort(attrs.begin(), attrs.end());
+    for (auto& [name, value] : attrs) attributes.Add({id, name, value});
+  }
+  emails.Flush();
+  phones.Flush();
+  tags.Flush();
+  attributes.Flush();
+  return ids;
 }
 
 void UpdateContactRows(Connection& conn, const Contact& before,
@@ -289,8 +393,10 @@ void UpdateContactRows(Connection& conn, const Contact& before,
   const bool phones = !SameList(before.phones(), after.phones());
   const bool tags = !SameList(before.tags(), after.tags());
   const bool attributes = !SameAttributes(before, after);
-  if (emails) conn.Update("DELETE FROM contact_emails WHERE contact_id = ?", {id});
-  if (phones) conn.Update("DELETE FROM contact_phones WHERE contact_id = ?", {id});
+  if (emails)
+    conn.Update("DELETE FROM contact_emails WHERE contact_id = ?", {id});
+  if (phones)
+    conn.Update("DELETE FROM contact_phones WHERE contact_id = ?", {id});
   if (tags) conn.Update("DELETE FROM contact_tags WHERE contact_id = ?", {id});
   if (attributes) {
     conn.Update("DELETE FROM contact_attributes WHERE contact_id = ?", {id});

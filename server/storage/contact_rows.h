@@ -43,6 +43,13 @@ std::optional<rapport::v1::Contact> LoadContact(Connection& conn, int64_t id,
 int64_t InsertContact(Connection& conn, const rapport::v1::Contact& contact,
                       absl::Time now);
 
+// Inserts `contacts` as InsertContact does, each with its child rows, with
+// multi-row statements. Returns their ids in order. Requires
+// ConsecutiveInsertIds(conn).
+std::vector<int64_t> InsertContacts(
+    Connection& conn, const std::vector<const rapport::v1::Contact*>& contacts,
+    absl::Time now);
+
 // Rewrites the contacts row and whichever child rows differ between
 // `before` and `after` (same id), bumping the version and update_time.
 void UpdateContactRows(Connection& conn, const rapport::v1::Contact& before,
@@ -50,9 +57,10 @@ void UpdateContactRows(Connection& conn, const rapport::v1::Contact& before,
 
 // ALREADY_EXISTS naming the first e-mail of `emails` that belongs to a live
 // contact other than `self_id` (0 for none); OK otherwise.
-absl::Status CheckEmailsFree(Connection& conn,
-                             const google::protobuf::RepeatedPtrField<std::string>& emails,
-                             int64_t self_id);
+absl::Status CheckEmailsFree(
+    Connection& conn,
+    const google::protobuf::RepeatedPtrField<std::string>& emails,
+    int64_t self_id);
 
 // Marks the contact's e-mails live (1) or not (NULL).
 void SetEmailsLive(Connection& conn, int64_t id, bool live);

@@ -68,6 +68,20 @@ void BindParams(sql::PreparedStatement* stmt,
   }
 }
 
+int64_t UpdateUncached(Connection& conn, const std::string& sql,
+                       const std::vector<SqlParam>& params) {
+  std::unique_ptr<sql::PreparedStatement> stmt(
+      conn.raw()->prepareStatement(sql));
+  BindParams(stmt.get(), params);
+  return stmt->executeUpdate();
+}
+
+bool ConsecutiveInsertIds(Connection& conn) {
+  std::unique_ptr<sql::ResultSet> rs = conn.Query(
+      "SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment", {});
+  return rs->next() && rs->getInt64(1) != 2 && rs->getInt64(2) == 1;
+}
+
 Connection::Connection(Connection&& other) noexcept
     : db_(other.db_), slot_(std::exchange(other.slot_, nullptr)) {}
 
@@ -183,9 +197,8 @@ absl::Status Database::OpenConnection(Connection::Slot* slot) {
                  {{"address", where},
                   {"mysql_error", e.getErrorCode()},
                   {"error", e.what()}});
-    return absl::UnavailableError(
-        absl::StrCat("cannot connect to the database at ", where, ": ",
-                     e.what(), hint));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot connect to the database at ", where, ": ", e.what(), hint));
   }
   return absl::OkStatus();
 }
@@ -243,9 +256,9 @@ void Database::Release(Connection::Slot* slot) {
   free_.push_back(slot);
 }
 
-absl::Status Database::RunOnce(
-    absl::string_view what, bool transaction,
-    absl::FunctionRef<absl::Status(Connection&)> fn, bool* deadlocked) {
+absl::Status Database::RunOnce(absl::string_view what, bool transaction,
+                               absl::FunctionRef<absl::Status(Connection&)> fn,
+                               bool* deadlocked) {
   *deadlocked = false;
   absl::StatusOr<Connection> lease = Acquire();
   if (!lease.ok()) return lease.status();
@@ -277,7 +290,8 @@ absl::Status Database::RunOnce(
     return StatusFromSqlException(e, what);
   } catch (const std::exception& e) {
     conn.slot_->broken = true;  // unknown state: do not reuse
-    log::Error("unexpected exception", {{"context", what}, {"error", e.what()}});
+    log::Error("unexpected exception",
+               {{"context", what}, {"error", e.what()}});
     return absl::InternalError(absl::StrCat(what, ": ", e.what()));
   }
 }

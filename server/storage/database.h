@@ -83,6 +83,18 @@ class Connection {
 void BindParams(sql::PreparedStatement* stmt,
                 const std::vector<SqlParam>& params);
 
+// Like Connection::Update, but on a statement prepared for this call
+// only: for multi-row statements whose text varies with the row count, which
+// would churn the per-connection statement cache (and hold large parameter
+// buffers in it).
+int64_t UpdateUncached(Connection& conn, const std::string& sql,
+                       const std::vector<SqlParam>& params);
+
+// True when one multi-row INSERT on `conn` gets consecutive AUTO_INCREMENT ids
+// (innodb_autoinc_lock_mode 0 or 1, auto_increment_increment 1), so that its
+// ids are LastInsertId() .. LastInsertId() + rows - 1.
+bool ConsecutiveInsertIds(Connection& conn);
+
 class Database {
  public:
   // `pool_size` connections at most (>= 1). Does not connect.

@@ -10,9 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
-#include "server/storage/database.h"
 #include "server/query/pagination.h"
 #include "server/query/schema.h"
+#include "server/storage/database.h"
 #include "server/storage/list_query.h"
 #include "server/storage/outbox.h"
 
@@ -116,14 +116,13 @@ absl::StatusOr<Interaction> InteractionStore::Log(
               "SELECT delete_time IS NULL FROM contacts WHERE id = ?",
               {contact_id});
           if (!rs->next()) {
-            return absl::NotFoundError(absl::StrCat(
-                "interaction.contact_id: contact ", contact_id,
-                " does not exist"));
+            return absl::NotFoundError(
+                absl::StrCat("interaction.contact_id: contact ", contact_id,
+                             " does not exist"));
           }
           if (!rs->getBoolean(1)) {
             return absl::NotFoundError(absl::StrCat(
-                "interaction.contact_id: contact ", contact_id,
-                " is deleted"));
+                "interaction.contact_id: contact ", contact_id, " is deleted"));
           }
         }
         const std::string attrs = AttributesJson(in);
@@ -182,13 +181,15 @@ absl::StatusOr<Interaction> InteractionStore::Log(
 
 absl::StatusOr<Interaction> InteractionStore::Get(int64_t id) {
   std::optional<absl::StatusOr<Interaction>> found;
-  RAPPORT_RETURN_IF_ERROR(db_->Run("reading interaction", [&](Connection& conn) {
-    auto rs = conn.Query(absl::StrCat("SELECT ", kInteractionSelect,
-                                      " FROM interactions i WHERE i.id = ?"),
-                         {id});
-    if (rs->next()) found = ReadInteractionRow(*rs);
-    return absl::OkStatus();
-  }));
+  RAPPORT_RETURN_IF_ERROR(
+      db_->Run("reading interaction", [&](Connection& conn) {
+        auto rs =
+            conn.Query(absl::StrCat("SELECT ", kInteractionSelect,
+                                    " FROM interactions i WHERE i.id = ?"),
+                       {id});
+        if (rs->next()) found = ReadInteractionRow(*rs);
+        return absl::OkStatus();
+      }));
   if (!found) {
     return absl::NotFoundError(
         absl::StrCat("interaction ", id, " does not exist"));

@@ -31,7 +31,8 @@ absl::StatusOr<ListPlan> PlanList(const ListSpec& spec) {
   for (const SqlFragment& f : spec.conditions) add(f);
   add(filter);
   const std::string count_where =
-      where.empty() ? "" : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND "));
+      where.empty() ? ""
+                    : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND "));
   plan.count.sql =
       absl::StrCat("SELECT COUNT(*) FROM ", spec.from, count_where);
   plan.count.params = params;
@@ -50,7 +51,8 @@ absl::StatusOr<ListPlan> PlanList(const ListSpec& spec) {
   plan.page.sql = absl::StrCat(
       "SELECT ", spec.select, ", ", absl::StrJoin(keys, ", "), " FROM ",
       spec.from,
-      where.empty() ? "" : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND ")),
+      where.empty() ? ""
+                    : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND ")),
       " ", plan.order.sql, " LIMIT ?");
   plan.page.params = std::move(params);
   plan.page.params.push_back(static_cast<int64_t>(spec.page_size) + 1);
@@ -86,8 +88,8 @@ std::vector<SqlFragment> FreeTextConditions(absl::string_view text,
     std::string lower = absl::AsciiStrToLower(word);
     SqlFragment f;
     f.sql = absl::StrCat(column, " LIKE ? ESCAPE '!'");
-    f.params.push_back(absl::StrCat(
-        "%", query::ToLikePattern(lower, /*wildcards=*/{}), "%"));
+    f.params.push_back(
+        absl::StrCat("%", query::ToLikePattern(lower, /*wildcards=*/{}), "%"));
     out.push_back(std::move(f));
   }
   return out;

@@ -83,9 +83,9 @@ absl::Status ApplyMigrations(Database& db, absl::string_view component,
         " PRIMARY KEY (component, version)"
         ") ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin");
     {
-      auto rs = conn.Query("SELECT GET_LOCK(?, ?)",
-                           {std::string(kLockName),
-                            static_cast<int64_t>(kLockWaitSeconds)});
+      auto rs = conn.Query(
+          "SELECT GET_LOCK(?, ?)",
+          {std::string(kLockName), static_cast<int64_t>(kLockWaitSeconds)});
       if (!rs->next() || rs->isNull(1) || rs->getInt(1) != 1) {
         return absl::UnavailableError(absl::StrCat(
             "another rapportd has been applying migrations for over ",
@@ -115,9 +115,9 @@ absl::Status ApplyMigrations(Database& db, absl::string_view component,
         }
         continue;
       }
-      log::Info("applying migration", {{"component", component},
-                                       {"version", m.version},
-                                       {"name", m.name}});
+      log::Info(
+          "applying migration",
+          {{"component", component}, {"version", m.version}, {"name", m.name}});
       current = absl::StrFormat(" migration %04d_%s", m.version, m.name);
       for (const std::string& stmt : SplitSqlStatements(m.sql)) {
         conn.ExecuteDirect(stmt);
@@ -126,18 +126,19 @@ absl::Status ApplyMigrations(Database& db, absl::string_view component,
           "INSERT INTO schema_migrations"
           " (component, version, name, checksum, applied_at)"
           " VALUES (?, ?, ?, ?, ?)",
-          {std::string(component), static_cast<int64_t>(m.version), m.name,
-           sum, ToSqlDateTime(absl::Now())});
+          {std::string(component), static_cast<int64_t>(m.version), m.name, sum,
+           ToSqlDateTime(absl::Now())});
       current.clear();
     }
-    if (!applied.empty() && applied.rbegin()->first >
-                                static_cast<int>(migrations.size())) {
+    if (!applied.empty() &&
+        applied.rbegin()->first > static_cast<int>(migrations.size())) {
       // A newer rapportd migrated this database (rolling upgrade in
       // progress): migrations only ever add, so this binary keeps working.
-      log::Warning("database schema is newer than this rapportd",
-                   {{"component", component},
-                    {"database_version", applied.rbegin()->first},
-                    {"known_version", static_cast<int64_t>(migrations.size())}});
+      log::Warning(
+          "database schema is newer than this rapportd",
+          {{"component", component},
+           {"database_version", applied.rbegin()->first},
+           {"known_version", static_cast<int64_t>(migrations.size())}});
     }
     conn.Query("SELECT RELEASE_LOCK(?)", {std::string(kLockName)});
   } catch (const sql::SQLException& e) {
@@ -162,8 +163,10 @@ absl::Status CheckMigrationsApplied(Database& db, absl::string_view component,
         {std::string(component), static_cast<int64_t>(migrations.size())});
     if (rs->next()) applied = rs->getInt64(1);
   } catch (const sql::SQLException& e) {
-    if (e.getErrorCode() == 1146) applied = 0;  // no table yet
-    else return StatusFromSqlException(e, "checking migrations");
+    if (e.getErrorCode() == 1146)
+      applied = 0;  // no table yet
+    else
+      return StatusFromSqlException(e, "checking migrations");
   }
   if (applied < static_cast<int64_t>(migrations.size())) {
     return absl::UnavailableError(absl::StrCat(

@@ -8,10 +8,10 @@ namespace {
 using ::testing::ElementsAre;
 
 TEST(SplitSqlStatementsTest, SplitsAtSemicolonsEndingLines) {
-  EXPECT_THAT(SplitSqlStatements("-- comment\nCREATE TABLE a (\n  x INT\n);\n"
-                                 "\nINSERT INTO a VALUES (1);\n"),
-              ElementsAre("CREATE TABLE a (\n  x INT\n)",
-                          "INSERT INTO a VALUES (1)"));
+  EXPECT_THAT(
+      SplitSqlStatements("-- comment\nCREATE TABLE a (\n  x INT\n);\n"
+                         "\nINSERT INTO a VALUES (1);\n"),
+      ElementsAre("CREATE TABLE a (\n  x INT\n)", "INSERT INTO a VALUES (1)"));
 }
 
 TEST(SplitSqlStatementsTest, KeepsATrailingStatementWithoutSemicolon) {

@@ -53,11 +53,10 @@ absl::Status StatusFromSqlException(const sql::SQLException& e,
   }
   // Anything else is a bug or an operational problem: log the details, give
   // the caller a message without SQL internals.
-  log::Error("database error",
-             {{"context", context},
-              {"mysql_error", code},
-              {"sqlstate", state},
-              {"error", e.what()}});
+  log::Error("database error", {{"context", context},
+                                {"mysql_error", code},
+                                {"sqlstate", state},
+                                {"error", e.what()}});
   return absl::InternalError(
       absl::StrCat(context, ": database error ", code, " (see server log)"));
 }

@@ -3,8 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/status_matchers.h"
 #include "server/validation/validation.h"
+#include "tests/support/status_matchers.h"
 
 namespace rapport::validation {
 namespace {

@@ -4,8 +4,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/time_util.h"
-#include "tests/support/status_matchers.h"
 #include "server/validation/validation.h"
+#include "tests/support/status_matchers.h"
 
 namespace rapport::validation {
 namespace {
@@ -46,7 +46,7 @@ TEST(NormalizeInteraction, ContactIdIsRequiredAndNumeric) {
   i.clear_contact_id();
   EXPECT_THAT(NormalizeInteraction(&i, kNow),
               StatusIs(kInvalid, ::testing::Eq("interaction.contact_id: "
-                                             "required")));
+                                               "required")));
   i.set_contact_id("abc");
   EXPECT_THAT(NormalizeInteraction(&i, kNow),
               StatusIs(kInvalid, HasSubstr("interaction.contact_id: \"abc\" "

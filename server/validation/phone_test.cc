@@ -2,8 +2,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/status_matchers.h"
 #include "server/validation/validation.h"
+#include "tests/support/status_matchers.h"
 
 namespace rapport::validation {
 namespace {

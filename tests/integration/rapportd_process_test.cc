@@ -1,186 +1,33 @@
 // End to end: the real rapportd binary as a child process, configured the way
 // admins configure it (environment variables and flags), talking gRPC over
 // loopback to the test MariaDB.
-#include <fcntl.h>
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
+#include "tests/support/rapportd_process.h"
+
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "rapport/v1/contact_service.grpc.pb.h"
 #include "server/storage/migrations.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_database.h"
 
-extern char** environ;
-
 namespace rapport::testing {
 namespace {
 
 namespace v1 = rapport::v1;
-using ::grpc::health::v1::HealthCheckRequest;
-using ::grpc::health::v1::HealthCheckResponse;
 using ::testing::HasSubstr;
-
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-// A child process with stdout and stderr captured to files. The destructor
-// kills (SIGKILL) and reaps it if it is still running, so a failed assertion
-// never leaves a rapportd behind.
-class ChildProcess {
- public:
-  // Starts `args` (args[0] is the program) with exactly `env`. Fails the test
-  // and returns nullptr when the process cannot be started.
-  static std::unique_ptr<ChildProcess> Start(
-      const std::vector<std::string>& args,
-      const std::map<std::string, std::string>& env) {
-    static int counter = 0;
-    const std::string base = absl::StrCat(::testing::TempDir(), "rapportd_",
-                                          getpid(), "_", ++counter);
-    auto child = std::unique_ptr<ChildProcess>(
-        new ChildProcess(base + ".stdout", base + ".stderr"));
-
-    std::vector<char*> argv;
-    for (const std::string& a : args)
-      argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings;
-    for (const auto& [name, value] : env) {
-      env_strings.push_back(absl::StrCat(name, "=", value));
-    }
-    std::vector<char*> envp;
-    for (std::string& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, child->stdout_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, child->stderr_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    // The child starts with default signal handling and nothing blocked,
-    // whatever the test's threads did.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none;
-    sigemptyset(&none);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr,
-                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    const int rc = posix_spawn(&child->pid_, argv[0], &actions, &attr,
-                               argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
-      ADD_FAILURE() << "posix_spawn " << args[0] << ": " << strerror(rc);
-      return nullptr;
-    }
-    return child;
-  }
-
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  ~ChildProcess() {
-    if (pid_ > 0 && !exit_status_) {
-      kill(pid_, SIGKILL);
-      int status;
-      waitpid(pid_, &status, 0);
-    }
-    // Keep the output of a failed test for a post-mortem.
-    if (!::testing::Test::HasFailure()) {
-      unlink(stdout_path_.c_str());
-      unlink(stderr_path_.c_str());
-    }
-  }
-
-  void Signal(int signal_number) {
-    if (!exit_status_) kill(pid_, signal_number);
-  }
-
-  // Waits up to `timeout` for the process to exit. Returns its exit code
-  // (128 + signal when a signal ended it), or nullopt if it is still running.
-  std::optional<int> Wait(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (!exit_status_) {
-      int status;
-      const pid_t done = waitpid(pid_, &status, WNOHANG);
-      if (done == pid_) {
-        exit_status_ =
-            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        break;
-      }
-      if (absl::Now() >= deadline) break;
-      absl::SleepFor(absl::Milliseconds(10));  // polling the child's exit
-    }
-    return exit_status_;
-  }
-
-  std::string Stdout() const { return ReadWholeFile(stdout_path_); }
-  std::string Stderr() const { return ReadWholeFile(stderr_path_); }
-
- private:
-  ChildProcess(std::string stdout_path, std::string stderr_path)
-      : stdout_path_(std::move(stdout_path)),
-        stderr_path_(std::move(stderr_path)) {}
-
-  const std::string stdout_path_;
-  const std::string stderr_path_;
-  pid_t pid_ = -1;
-  std::optional<int> exit_status_;
-};
-
-// Parses one log line; nullopt unless it is a JSON object.
-std::optional<google::protobuf::Struct> ParseJsonLine(const std::string& line) {
-  google::protobuf::Struct object;
-  if (!google::protobuf::util::JsonStringToMessage(line, &object).ok()) {
-    return std::nullopt;
-  }
-  return object;
-}
-
-std::string StringField(const google::protobuf::Struct& object,
-                        const std::string& name) {
-  auto it = object.fields().find(name);
-  return it == object.fields().end() ? "" : it->second.string_value();
-}
-
-std::vector<std::string> NonEmptyLines(const std::string& text) {
-  return absl::StrSplit(text, '\n', absl::SkipEmpty());
-}
 
 class RapportdProcessTest : public ::testing::Test {
  protected:
@@ -194,27 +41,7 @@ class RapportdProcessTest : public ::testing::Test {
   // database and `extra`.
   std::map<std::string, std::string> Environment(
       const std::map<std::string, std::string>& extra) const {
-    std::map<std::string, std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      const std::string entry = *e;
-      const size_t eq = entry.find('=');
-      if (eq == std::string::npos) continue;
-      const std::string name = entry.substr(0, eq);
-      if (absl::StartsWith(name, "RAPPORT_")) continue;
-      env[name] = entry.substr(eq + 1);
-    }
-    const auto& options = db_->options();
-    env["RAPPORT_DB_HOST"] = options.host;
-    env["RAPPORT_DB_PORT"] = absl::StrCat(options.port);
-    env["RAPPORT_DB_USER"] = options.user;
-    if (!options.password.empty())
-      env["RAPPORT_DB_PASSWORD"] = options.password;
-    env["RAPPORT_DB_NAME"] = db_->name();
-    env["RAPPORT_METRICS_LISTEN"] = "127.0.0.1:0";
-    env["RAPPORT_THREADS"] = "4";
-    env["RAPPORT_DB_POOL_SIZE"] = "4";
-    for (const auto& [name, value] : extra) env[name] = value;
-    return env;
+    return RapportdEnvironment(*db_, extra);
   }
 
   // rapportd with `args`, waited for; its exit code or -1 if it hung.
@@ -231,52 +58,10 @@ class RapportdProcessTest : public ::testing::Test {
   // Starts `rapportd` serving plaintext on a port the kernel picks, and
   // waits until it logged that port and answers health SERVING.
   void StartServing(const std::map<std::string, std::string>& extra = {}) {
-    std::map<std::string, std::string> env =
-        Environment({{"RAPPORT_LISTEN", "127.0.0.1:0"},
-                     {"RAPPORT_INSECURE", "1"},
-                     {"RAPPORT_SHUTDOWN_GRACE", "5s"}});
-    for (const auto& [name, value] : extra) env[name] = value;
-    server_ = ChildProcess::Start({RAPPORTD_PATH}, env);
+    server_ = RapportdProcess::Start(RAPPORTD_PATH, *db_, extra);
     ASSERT_NE(server_, nullptr);
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    int port = 0;
-    while (port == 0 && absl::Now() < deadline) {
-      ASSERT_FALSE(server_->Wait(absl::ZeroDuration()).has_value())
-          << "rapportd exited early:\n"
-          << server_->Stderr();
-      for (const std::string& line : NonEmptyLines(server_->Stderr())) {
-        auto object = ParseJsonLine(line);
-        if (object && StringField(*object, "msg") == "rapportd listening") {
-          port = static_cast<int>(object->fields().at("port").number_value());
-        }
-      }
-      if (port == 0) absl::SleepFor(absl::Milliseconds(20));  // polling
-    }
-    ASSERT_NE(port, 0) << "rapportd did not log its port:\n"
-                       << server_->Stderr();
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials());
-    health_ = grpc::health::v1::Health::NewStub(channel_);
+    channel_ = server_->channel();
     contacts_ = v1::ContactService::NewStub(channel_);
-    HealthCheckResponse::ServingStatus status = HealthCheckResponse::UNKNOWN;
-    while (absl::Now() < deadline) {
-      status = Health();
-      if (status == HealthCheckResponse::SERVING) break;
-      absl::SleepFor(absl::Milliseconds(50));  // polling
-    }
-    ASSERT_EQ(status, HealthCheckResponse::SERVING) << server_->Stderr();
-  }
-
-  HealthCheckResponse::ServingStatus Health() {
-    ++health_checks_;
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    context.set_wait_for_ready(true);
-    HealthCheckResponse response;
-    grpc::Status status =
-        health_->Check(&context, HealthCheckRequest(), &response);
-    if (!status.ok()) return HealthCheckResponse::UNKNOWN;
-    return response.status();
   }
 
   grpc::Status CreateContact(const std::string& given, v1::Contact* out) {
@@ -302,11 +87,9 @@ class RapportdProcessTest : public ::testing::Test {
   }
 
   std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<ChildProcess> server_;
+  std::unique_ptr<RapportdProcess> server_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
   std::unique_ptr<v1::ContactService::Stub> contacts_;
-  int health_checks_ = 0;
 };
 
 TEST_F(RapportdProcessTest, HelpListsEveryContractVariable) {
@@ -391,8 +174,8 @@ TEST_F(RapportdProcessTest, LogsJsonWithOneAccessLinePerCall) {
   }
   // Disconnect first: the drain then need not wait for an idle connection.
   contacts_.reset();
-  health_.reset();
   channel_.reset();
+  server_->CloseChannel();
   ASSERT_NO_FATAL_FAILURE(TerminateCleanly());
 
   std::map<std::string, int> calls;  // "method code" -> access lines
@@ -421,10 +204,11 @@ TEST_F(RapportdProcessTest, LogsJsonWithOneAccessLinePerCall) {
       health_lines += count;
     }
   }
-  EXPECT_EQ(health_lines, health_checks_);
+  EXPECT_EQ(health_lines, server_->health_checks());
   int access_lines = 0;
   for (const auto& [key, count] : calls) access_lines += count;
-  EXPECT_EQ(access_lines, 3 + health_checks_);  // nothing logged twice
+  EXPECT_EQ(access_lines,
+            3 + server_->health_checks());  // nothing logged twice
 }
 
 TEST_F(RapportdProcessTest, SigtermLetsInFlightCallFinish) {

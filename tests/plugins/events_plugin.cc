@@ -1,12 +1,18 @@
 // A test plugin that records every event it receives in its own table,
 // idempotently (INSERT IGNORE on the event id), and counts deliveries; with
 // `fail_first_attempts: N` in its config it fails the first N attempts of
-// each event. Used to check at-least-once delivery, per-contact order,
-// retries, crash recovery and replicas.
+// each event. With `handler_mode: throw` every delivery throws (a faulty
+// plugin); with `handler_mode: slow` each delivery first sleeps `slow_ms`
+// (default 2000) milliseconds and then records as usual; `record` (the
+// default) just records. Used to check at-least-once delivery, per-contact
+// order, retries, crash recovery, replicas and plugin faults.
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -24,6 +30,21 @@ class EventsPlugin final : public rapport::sdk::Plugin {
     if (it != host.config().end() &&
         !absl::SimpleAtoi(it->second, &fail_first_attempts_)) {
       return absl::InvalidArgumentError("fail_first_attempts: not a number");
+    }
+    it = host.config().find("handler_mode");
+    if (it != host.config().end()) {
+      if (it->second == "throw") {
+        mode_ = Mode::kThrow;
+      } else if (it->second == "slow") {
+        mode_ = Mode::kSlow;
+      } else if (it->second != "record") {
+        return absl::InvalidArgumentError(
+            "handler_mode: expected record, throw or slow");
+      }
+    }
+    it = host.config().find("slow_ms");
+    if (it != host.config().end() && !absl::SimpleAtoi(it->second, &slow_ms_)) {
+      return absl::InvalidArgumentError("slow_ms: not a number");
     }
     absl::Status s = host.AddMigrations({{1, "events",
                                           "CREATE TABLE test_events_seen (\n"
@@ -46,7 +67,15 @@ class EventsPlugin final : public rapport::sdk::Plugin {
   }
 
  private:
+  enum class Mode { kRecord, kThrow, kSlow };
+
   absl::Status Handle(const rapport::v1::Event& e) {
+    if (mode_ == Mode::kThrow) {
+      throw std::runtime_error(absl::StrCat("throwing on event ", e.id()));
+    }
+    if (mode_ == Mode::kSlow) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms_));
+    }
     if (fail_first_attempts_ > 0) {
       std::lock_guard<std::mutex> lock(mu_);
       if (attempts_[e.id()]++ < fail_first_attempts_) {
@@ -66,6 +95,8 @@ class EventsPlugin final : public rapport::sdk::Plugin {
 
   Host* host_ = nullptr;
   int fail_first_attempts_ = 0;
+  Mode mode_ = Mode::kRecord;
+  int slow_ms_ = 2000;
   std::mutex mu_;
   std::map<int64_t, int> attempts_;
 };

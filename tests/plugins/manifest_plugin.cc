@@ -30,7 +30,10 @@ const RapportPluginManifest kManifest = {
     RAPPORT_SDK_VERSION_MAJOR + TEST_MAJOR_DELTA,
     RAPPORT_SDK_VERSION_MINOR + TEST_MINOR_DELTA,
     0,
-    TEST_SIGNATURE, TEST_NAME, "0.0.1", "ABI test plugin"};
+    TEST_SIGNATURE,
+    TEST_NAME,
+    "0.0.1",
+    "ABI test plugin"};
 
 rapport::sdk::Plugin* Create() noexcept { return new ManifestPlugin(); }
 

@@ -95,8 +95,9 @@ TEST_F(PluginEventsTest, FailedWritesPublishNothing) {
   v1::CreateContactRequest dup;
   *dup.mutable_contact() = MakeContact("Ada", "Again", "ada@example.com");
   v1::Contact ignored;
-  EXPECT_EQ(contacts().CreateContact(Context().get(), dup, &ignored).error_code(),
-            grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(
+      contacts().CreateContact(Context().get(), dup, &ignored).error_code(),
+      grpc::StatusCode::ALREADY_EXISTS);
   WaitForEvents(1);
   EXPECT_EQ(*db().QueryInt("SELECT COUNT(*) FROM outbox_events"), 1);
 }
@@ -124,9 +125,9 @@ TEST_F(PluginEventsTest, TwoReplicasHandleEachEventOnce) {
   auto replica = app::RapportServer::Start(second);
   ASSERT_TRUE(replica.ok()) << replica.status();
   ASSERT_TRUE((*replica)->WaitUntilServing(absl::Seconds(30)));
-  auto channel2 = grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", (*replica)->port()),
-      grpc::InsecureChannelCredentials());
+  auto channel2 =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*replica)->port()),
+                          grpc::InsecureChannelCredentials());
   auto contacts2 = v1::ContactService::NewStub(channel2);
 
   constexpr int kPerReplica = 100;

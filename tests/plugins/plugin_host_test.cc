@@ -61,8 +61,8 @@ class PluginHostTest : public ServerFixture {
   std::map<std::string, v1::Plugin> PluginsByPath() {
     auto admin = v1::AdminService::NewStub(channel());
     v1::ListPluginsResponse response;
-    grpc::Status status = admin->ListPlugins(Context().get(),
-                                             v1::ListPluginsRequest(), &response);
+    grpc::Status status = admin->ListPlugins(
+        Context().get(), v1::ListPluginsRequest(), &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     std::map<std::string, v1::Plugin> out;
     for (const v1::Plugin& p : response.plugins()) out[p.path()] = p;
@@ -77,7 +77,8 @@ class PluginHostTest : public ServerFixture {
                           std::map<std::string, std::string>* reply) {
     const auto* pool = google::protobuf::DescriptorPool::generated_pool();
     const auto* svc = pool->FindServiceByName(service);
-    if (svc == nullptr) return grpc::Status(grpc::StatusCode::INTERNAL, "no service");
+    if (svc == nullptr)
+      return grpc::Status(grpc::StatusCode::INTERNAL, "no service");
     const auto* m = svc->FindMethodByName(method);
     google::protobuf::DynamicMessageFactory factory(pool);
     std::unique_ptr<google::protobuf::Message> request(
@@ -100,7 +101,8 @@ class PluginHostTest : public ServerFixture {
     std::vector<grpc::Slice> slices;
     (void)receive.Dump(&slices);
     std::string out;
-    for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    for (const auto& s : slices)
+      out.append(reinterpret_cast<const char*>(s.begin()), s.size());
     std::unique_ptr<google::protobuf::Message> response(
         factory.GetPrototype(m->output_type())->New());
     response->ParseFromString(out);
@@ -108,8 +110,10 @@ class PluginHostTest : public ServerFixture {
     for (int i = 0; i < d->field_count(); ++i) {
       const auto* f = d->field(i);
       if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
-        (*reply)[f->name()] = response->GetReflection()->GetString(*response, f);
-      } else if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_INT64) {
+        (*reply)[f->name()] =
+            response->GetReflection()->GetString(*response, f);
+      } else if (f->cpp_type() ==
+                 google::protobuf::FieldDescriptor::CPPTYPE_INT64) {
         (*reply)[f->name()] =
             absl::StrCat(response->GetReflection()->GetInt64(*response, f));
       }
@@ -124,7 +128,8 @@ TEST_F(PluginHostTest, OutOfTreePluginIsLoadedAndServed) {
   EXPECT_EQ(hello.name(), "example.hello");
   EXPECT_EQ(hello.state(), v1::Plugin::LOADED) << hello.reason();
   EXPECT_EQ(hello.sdk_version(), "1.0.0");
-  EXPECT_THAT(hello.services(), ::testing::ElementsAre("example.hello.v1.HelloService"));
+  EXPECT_THAT(hello.services(),
+              ::testing::ElementsAre("example.hello.v1.HelloService"));
 
   std::map<std::string, std::string> reply;
   grpc::Status s = CallPlugin("example.hello.v1.HelloService", "SayHello",
@@ -142,8 +147,8 @@ TEST_F(PluginHostTest, PluginReadsCoreTablesThroughTheGuard) {
   MustCreate(MakeContact("Ada", "Lovelace", "ada@example.com"));
   MustCreate(MakeContact("Alan", "Turing", "alan@example.com"));
   std::map<std::string, std::string> reply;
-  grpc::Status s = CallPlugin("example.hello.v1.HelloService", "CountContacts",
-                              {}, &reply);
+  grpc::Status s =
+      CallPlugin("example.hello.v1.HelloService", "CountContacts", {}, &reply);
   ASSERT_TRUE(s.ok()) << s.error_message();
   std::string count;
   for (const auto& [k, v] : reply) count = v;
@@ -159,8 +164,10 @@ TEST_F(PluginHostTest, EveryHandshakeCaseIsReported) {
     EXPECT_THAT(p.reason(), HasSubstr(reason)) << lib;
   };
   expect("test_abi_ok", v1::Plugin::LOADED, "");
-  expect("test_abi_newer_minor", v1::Plugin::REJECTED, "newer than this server");
-  expect("test_abi_next_major", v1::Plugin::REJECTED, "major version must match");
+  expect("test_abi_newer_minor", v1::Plugin::REJECTED,
+         "newer than this server");
+  expect("test_abi_next_major", v1::Plugin::REJECTED,
+         "major version must match");
   expect("test_abi_previous_major", v1::Plugin::REJECTED,
          "major version must match");
   expect("test_abi_other_toolchain", v1::Plugin::REJECTED,
@@ -175,7 +182,8 @@ TEST_F(PluginHostTest, EveryHandshakeCaseIsReported) {
 }
 
 TEST_F(PluginHostTest, CoreKeepsServingWhateverThePluginsDid) {
-  v1::Contact created = MustCreate(MakeContact("Grace", "Hopper", "grace@example.com"));
+  v1::Contact created =
+      MustCreate(MakeContact("Grace", "Hopper", "grace@example.com"));
   v1::GetContactRequest get;
   get.set_id(created.id());
   v1::Contact got;

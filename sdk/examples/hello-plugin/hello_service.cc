@@ -32,8 +32,7 @@ grpc::Status HelloService::SayHello(grpc::ServerContext* /*context*/,
                                     const v1::SayHelloRequest* request,
                                     v1::SayHelloResponse* response) {
   if (request->name().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "name is required");
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name is required");
   }
   response->set_message(greeting_ + ", " + request->name() + "!");
   greetings_.Increment();
@@ -65,8 +64,8 @@ grpc::Status HelloService::CountContacts(
   }
   const std::string& text = *rows->front().front();
   int64_t count = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(),
-                                      count);
+  auto [end, error] =
+      std::from_chars(text.data(), text.data() + text.size(), count);
   if (error != std::errc() || end != text.data() + text.size()) {
     return grpc::Status(grpc::StatusCode::INTERNAL,
                         "COUNT(*) returned a non-number");

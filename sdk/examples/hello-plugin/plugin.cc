@@ -1,11 +1,12 @@
 // Wires HelloService to the Rapport host. This is the only file that knows
 // about plugin loading: copy it, keep it small.
+#include "rapport/sdk/plugin.h"
+
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "hello_service.h"
-#include "rapport/sdk/plugin.h"
 
 namespace example::hello {
 namespace {
@@ -34,9 +35,9 @@ class HelloPlugin final : public rapport::sdk::Plugin {
     absl::Status registered = host.RegisterService(service_.get());
     if (!registered.ok()) return registered;
 
-    host.logger().Info("hello plugin started",
-                       {{"service", "example.hello.v1.HelloService"},
-                        {"greeting", greeting}});
+    host.logger().Info(
+        "hello plugin started",
+        {{"service", "example.hello.v1.HelloService"}, {"greeting", greeting}});
     return absl::OkStatus();
   }
 

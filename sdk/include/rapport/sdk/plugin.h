@@ -76,24 +76,27 @@ typedef rapport::sdk::Plugin* (*RapportPluginFactory)();
 // Exports `PluginClass` (default-constructible, derived from
 // rapport::sdk::Plugin) as this library's plugin. Use once per library, at
 // namespace scope in one .cc file.
-#define RAPPORT_PLUGIN(PluginClass, plugin_name, plugin_version,            \
-                       plugin_description)                                   \
-  namespace rapport_plugin_export_ {                                         \
-  const RapportPluginManifest kManifest = {                                  \
-      sizeof(RapportPluginManifest), RAPPORT_SDK_VERSION_MAJOR,              \
-      RAPPORT_SDK_VERSION_MINOR,     RAPPORT_SDK_VERSION_PATCH,              \
-      RAPPORT_SDK_BUILD_SIGNATURE,   plugin_name,                            \
-      plugin_version,                plugin_description};                    \
-  rapport::sdk::Plugin* Create() noexcept {                                  \
-    try {                                                                    \
-      return new PluginClass();                                              \
-    } catch (...) {                                                          \
-      return nullptr;                                                        \
-    }                                                                        \
-  }                                                                          \
-  }                                                                          \
-  BOOST_DLL_ALIAS(rapport_plugin_export_::kManifest,                         \
-                  RAPPORT_PLUGIN_MANIFEST_SYMBOL)                            \
+#define RAPPORT_PLUGIN(PluginClass, plugin_name, plugin_version,          \
+                       plugin_description)                                \
+  namespace rapport_plugin_export_ {                                      \
+  const RapportPluginManifest kManifest = {sizeof(RapportPluginManifest), \
+                                           RAPPORT_SDK_VERSION_MAJOR,     \
+                                           RAPPORT_SDK_VERSION_MINOR,     \
+                                           RAPPORT_SDK_VERSION_PATCH,     \
+                                           RAPPORT_SDK_BUILD_SIGNATURE,   \
+                                           plugin_name,                   \
+                                           plugin_version,                \
+                                           plugin_description};           \
+  rapport::sdk::Plugin* Create() noexcept {                               \
+    try {                                                                 \
+      return new PluginClass();                                           \
+    } catch (...) {                                                       \
+      return nullptr;                                                     \
+    }                                                                     \
+  }                                                                       \
+  }                                                                       \
+  BOOST_DLL_ALIAS(rapport_plugin_export_::kManifest,                      \
+                  RAPPORT_PLUGIN_MANIFEST_SYMBOL)                         \
   BOOST_DLL_ALIAS(rapport_plugin_export_::Create, RAPPORT_PLUGIN_FACTORY_SYMBOL)
 
 #endif  // RAPPORT_SDK_PLUGIN_H_

@@ -1,0 +1,1391 @@
+// rapport_bench: load generator for rapportd with same-run baselines
+// (issue 7). See tests/bench/README.md for how to run it and read the output.
+//
+// Per scenario it measures rapportd through an async gRPC client (one
+// CompletionQueue, --concurrency calls outstanding), then two floors at the
+// same concurrency: the gRPC floor (an empty unary call to a trivial server
+// inside this process) and the storage floor (the SQL rapportd issues for the
+// scenario, run directly through Connector/C++, one connection per thread,
+// prepared statements). It prints rapport / min(floors) per scenario.
+#include <cppconn/connection.h>
+#include <cppconn/exception.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <mysql_driver.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "bench.grpc.pb.h"
+#include "rapport/v1/contact_service.grpc.pb.h"
+#include "rapport/v1/interaction_service.grpc.pb.h"
+
+namespace rapport::bench {
+namespace {
+
+using rapport::v1::Contact;
+
+// ------------------------------------------------------------- settings --
+
+struct Options {
+  std::string target;  // host:port of a running rapportd; empty with --spawn
+  bool spawn = false;
+  int64_t pid = 0;  // rapportd's pid, for RSS and CPU (set by --spawn)
+  std::string work_dir = RAPPORT_BENCH_WORK_DIR;
+  std::string rapportd = RAPPORT_BENCH_RAPPORTD;
+  std::string rapportd_log = "/dev/null";
+  int server_threads = 16;
+  std::string db_host = "127.0.0.1";
+  int db_port = 3306;
+  std::string db_user = "root";
+  std::string db_password;
+  std::string db_name = "rapport_bench";
+  int64_t contacts = 100000;
+  int interactions_per_contact = 10;
+  int concurrency = 16;
+  double duration_s = 10;
+  double warmup_s = 2;
+  int import_streams = 2;
+  bool skip_load = false;
+  std::string json;
+  std::string scenarios =
+      "GetContact,CreateContact,LogInteraction,ListContacts,ListInteractions,"
+      "ImportContacts,Mixed";
+};
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "rapport_bench: error: %s\n", message.c_str());
+  std::exit(1);
+}
+
+void Usage() {
+  std::printf(
+      "usage: rapport_bench [--spawn | --target HOST:PORT [--pid PID]]\n"
+      "  --contacts N (100000)  --interactions-per-contact N (10)\n"
+      "  --concurrency N (16)   --duration SECONDS (10)  --warmup SECONDS "
+      "(2)\n"
+      "  --import-streams N (2) --scenarios A,B,...      --skip-load\n"
+      "  --json FILE            --work-dir DIR           --server-threads N\n"
+      "  --db-host H --db-port P --db-user U --db-password P --db-name N\n"
+      "  --rapportd PATH        --rapportd-log FILE (/dev/null)\n");
+}
+
+Options ParseOptions(int argc, char** argv) {
+  Options o;
+  auto need = [&](int& i) -> std::string {
+    if (i + 1 >= argc) Die(absl::StrCat(argv[i], " needs a value"));
+    return argv[++i];
+  };
+  auto to_int = [](const std::string& flag, const std::string& v) {
+    int64_t n;
+    if (!absl::SimpleAtoi(v, &n)) Die(absl::StrCat(flag, ": not a number"));
+    return n;
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      Usage();
+      std::exit(0);
+    } else if (a == "--spawn") {
+      o.spawn = true;
+    } else if (a == "--skip-load") {
+      o.skip_load = true;
+    } else if (a == "--target") {
+      o.target = need(i);
+    } else if (a == "--pid") {
+      o.pid = to_int(a, need(i));
+    } else if (a == "--work-dir") {
+      o.work_dir = need(i);
+    } else if (a == "--rapportd") {
+      o.rapportd = need(i);
+    } else if (a == "--rapportd-log") {
+      o.rapportd_log = need(i);
+    } else if (a == "--server-threads") {
+      o.server_threads = static_cast<int>(to_int(a, need(i)));
+    } else if (a == "--db-host") {
+      o.db_host = need(i);
+    } else if (a == "--db-port") {
+      o.db_port = static_cast<int>(to_int(a, need(i)));
+    } else if (a == "--db-user") {
+      o.db_user = need(i);
+    } else if (a == "--db-password") {
+      o.db_password = need(i);
+    } else if (a == "--db-name") {
+      o.db_name = need(i);
+    } else if (a == "--contacts") {
+      o.contacts = to_int(a, need(i));
+    } else if (a == "--interactions-per-contact") {
+      o.interactions_per_contact = static_cast<int>(to_int(a, need(i)));
+    } else if (a == "--concurrency") {
+      o.concurrency = static_cast<int>(to_int(a, need(i)));
+    } else if (a == "--import-streams") {
+      o.import_streams = static_cast<int>(to_int(a, need(i)));
+    } else if (a == "--duration") {
+      if (!absl::SimpleAtod(need(i), &o.duration_s)) Die("--duration");
+    } else if (a == "--warmup") {
+      if (!absl::SimpleAtod(need(i), &o.warmup_s)) Die("--warmup");
+    } else if (a == "--json") {
+      o.json = need(i);
+    } else if (a == "--scenarios") {
+      o.scenarios = need(i);
+    } else {
+      Usage();
+      Die(absl::StrCat("unknown argument ", a));
+    }
+  }
+  if (o.target.empty()) o.spawn = true;
+  if (o.concurrency < 1 || o.contacts < 1) Die("bad --concurrency/--contacts");
+  return o;
+}
+
+// ------------------------------------------------------------ utilities --
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string LoadAverage() {
+  std::vector<std::string> parts =
+      absl::StrSplit(ReadFile("/proc/loadavg"), ' ');
+  if (parts.size() < 3) return "?";
+  return absl::StrCat(parts[0], " ", parts[1], " ", parts[2]);
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    Die("bind");
+  }
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// rapportd's resource use, from /proc (when its pid is known).
+struct ProcSample {
+  int64_t rss_kb = 0;
+  int64_t hwm_kb = 0;
+  double cpu_s = 0;  // utime + stime
+};
+
+ProcSample SampleProc(int64_t pid) {
+  ProcSample s;
+  if (pid <= 0) return s;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile(absl::StrCat("/proc/", pid, "/status")), '\n')) {
+    auto field = [&](absl::string_view name, int64_t* out) {
+      if (absl::ConsumePrefix(&line, name)) {
+        line = absl::StripAsciiWhitespace(line);
+        absl::ConsumeSuffix(&line, " kB");
+        (void)absl::SimpleAtoi(line, out);
+      }
+    };
+    field("VmRSS:", &s.rss_kb);
+    field("VmHWM:", &s.hwm_kb);
+  }
+  const std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  const size_t paren = stat.rfind(')');
+  if (paren != std::string::npos) {
+    std::vector<std::string> f = absl::StrSplit(stat.substr(paren + 2), ' ');
+    // After ") ": state is field 3 of stat(5), so utime (14) is index 11.
+    int64_t utime = 0, stime = 0;
+    if (f.size() > 12 && absl::SimpleAtoi(f[11], &utime) &&
+        absl::SimpleAtoi(f[12], &stime)) {
+      s.cpu_s = static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+    }
+  }
+  return s;
+}
+
+// Resets VmHWM so the next sample is the peak of one scenario.
+void ResetPeakRss(int64_t pid) {
+  if (pid <= 0) return;
+  std::ofstream(absl::StrCat("/proc/", pid, "/clear_refs")) << "5";
+}
+
+// ----------------------------------------------------------- statistics --
+
+struct Result {
+  std::string scenario;
+  std::string system;  // "rapport", "grpc_floor", "storage_floor"
+  double seconds = 0;
+  int64_t ops = 0;    // calls (or transactions) completed after warm-up
+  int64_t items = 0;  // contacts for ImportContacts, else = ops
+  int64_t errors = 0;
+  std::string first_error;
+  std::vector<double> latencies_ms;
+  ProcSample proc_begin, proc_end;
+  int64_t peak_rss_kb = 0;
+  std::string load_average;
+  bool not_implemented = false;
+
+  double Throughput() const { return seconds > 0 ? items / seconds : 0; }
+  double Percentile(double p) {
+    if (latencies_ms.empty()) return 0;
+    std::sort(latencies_ms.begin(), latencies_ms.end());
+    size_t i = static_cast<size_t>(p * (latencies_ms.size() - 1) + 0.5);
+    return latencies_ms[std::min(i, latencies_ms.size() - 1)];
+  }
+  double CpuCores() const {
+    return seconds > 0 ? (proc_end.cpu_s - proc_begin.cpu_s) / seconds : 0;
+  }
+};
+
+// ------------------------------------------------------- data generation --
+
+const char* kTags[] = {"vip", "newsletter", "partner", "b2b", "trial"};
+
+Contact MakeContact(int64_t n, const std::string& prefix) {
+  Contact c;
+  c.set_given_name(absl::StrCat("Given", n % 9973));
+  c.set_family_name(absl::StrCat("Family", n));
+  c.add_emails(absl::StrCat(prefix, n, "@bench.example.com"));
+  c.add_phones(absl::StrFormat("+4420%08d", n % 100000000));
+  c.set_company(absl::StrCat("Company ", n % 997));
+  c.set_lifecycle_stage(static_cast<rapport::v1::LifecycleStage>(1 + n % 5));
+  c.add_tags(kTags[n % 5]);
+  if (n % 7 == 0) c.add_tags("vip");
+  (*c.mutable_attributes())["plan"] = n % 3 == 0 ? "gold" : "silver";
+  return c;
+}
+
+rapport::v1::Interaction MakeInteraction(int64_t contact_id, int64_t n) {
+  rapport::v1::Interaction i;
+  i.set_contact_id(absl::StrCat(contact_id));
+  i.set_type(rapport::v1::CALL);
+  i.set_channel("phone");
+  i.set_direction(rapport::v1::INBOUND);
+  i.mutable_occur_time()->set_seconds(1700000000 + n % 10000000);
+  i.set_subject(absl::StrCat("bench call ", n));
+  return i;
+}
+
+// ------------------------------------------------------------- database --
+
+std::unique_ptr<sql::Connection> Connect(const Options& o, bool with_db) {
+  sql::ConnectOptionsMap opts;
+  opts["hostName"] = sql::SQLString(absl::StrCat("tcp://", o.db_host));
+  opts["port"] = o.db_port;
+  opts["userName"] = sql::SQLString(o.db_user);
+  opts["password"] = sql::SQLString(o.db_password);
+  if (with_db) opts["schema"] = sql::SQLString(o.db_name);
+  opts["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+  std::unique_ptr<sql::Connection> conn(
+      sql::mysql::get_mysql_driver_instance()->connect(opts));
+  std::unique_ptr<sql::Statement> st(conn->createStatement());
+  // The same session settings rapportd uses (server/storage/database.cc).
+  st->execute("SET time_zone = '+00:00'");
+  st->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+  st->execute("SET SESSION group_concat_max_len = 1048576");
+  return conn;
+}
+
+std::string QueryOne(sql::Connection& conn, const std::string& sql) {
+  std::unique_ptr<sql::Statement> st(conn.createStatement());
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery(sql));
+  return rs->next() ? std::string(rs->getString(1)) : "";
+}
+
+// ---------------------------------------------------------- spawned stack --
+
+struct Spawned {
+  pid_t rapportd = 0;
+  std::string dir;
+  bool db_started = false;
+};
+Spawned g_spawned;
+
+void StopSpawned() {
+  if (g_spawned.rapportd > 0) {
+    kill(g_spawned.rapportd, SIGTERM);
+    int status;
+    for (int i = 0; i < 200; ++i) {
+      if (waitpid(g_spawned.rapportd, &status, WNOHANG) != 0) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    kill(g_spawned.rapportd, SIGKILL);
+    waitpid(g_spawned.rapportd, &status, 0);
+    g_spawned.rapportd = 0;
+  }
+  if (g_spawned.db_started) {
+    const std::string cmd =
+        absl::StrCat(RAPPORT_BENCH_FIXTURE, " stop '", g_spawned.dir, "'");
+    if (std::system(cmd.c_str()) != 0) {
+      std::fprintf(stderr, "rapport_bench: stopping MariaDB failed\n");
+    }
+    g_spawned.db_started = false;
+  }
+}
+
+void Spawn(Options& o) {
+  g_spawned.dir = o.work_dir;
+  std::printf("spawning MariaDB (tests/support/mariadb_fixture.sh) in %s\n",
+              o.work_dir.c_str());
+  std::fflush(stdout);
+  const std::string cmd = absl::StrCat(RAPPORT_BENCH_FIXTURE, " start '",
+                                       o.work_dir, "' >/dev/null");
+  if (std::system(cmd.c_str()) != 0) Die("could not start MariaDB");
+  g_spawned.db_started = true;
+  std::atexit(StopSpawned);
+  int port = 0;
+  if (!absl::SimpleAtoi(Trim(ReadFile(o.work_dir + "/port")), &port)) {
+    Die("no MariaDB port");
+  }
+  o.db_host = "127.0.0.1";
+  o.db_port = port;
+  o.db_user = "root";
+  o.db_password = "";
+  {
+    std::unique_ptr<sql::Connection> root = Connect(o, false);
+    std::unique_ptr<sql::Statement> st(root->createStatement());
+    st->execute(absl::StrCat("CREATE DATABASE IF NOT EXISTS ", o.db_name,
+                             " CHARACTER SET utf8mb4 COLLATE "
+                             "utf8mb4_unicode_ci"));
+  }
+  const int listen = FreePort();
+  const int metrics = FreePort();
+  const std::string plugin_dir = o.work_dir + "/no-plugins";
+  const std::string mk = absl::StrCat("mkdir -p '", plugin_dir, "'");
+  if (std::system(mk.c_str()) != 0) Die("mkdir");
+  std::vector<std::string> env = {
+      "RAPPORT_INSECURE=1",
+      absl::StrCat("RAPPORT_LISTEN=127.0.0.1:", listen),
+      absl::StrCat("RAPPORT_METRICS_LISTEN=127.0.0.1:", metrics),
+      "RAPPORT_DB_HOST=127.0.0.1",
+      absl::StrCat("RAPPORT_DB_PORT=", port),
+      "RAPPORT_DB_USER=root",
+      "RAPPORT_DB_PASSWORD=",
+      absl::StrCat("RAPPORT_DB_NAME=", o.db_name),
+      absl::StrCat("RAPPORT_THREADS=", o.server_threads),
+      absl::StrCat("RAPPORT_PLUGIN_DIR=", plugin_dir),
+      "PATH=/usr/bin:/bin"};
+  pid_t pid = fork();
+  if (pid < 0) Die("fork");
+  if (pid == 0) {
+    int fd = open(o.rapportd_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    std::vector<char*> envp;
+    for (std::string& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    char* args[] = {o.rapportd.data(), nullptr};
+    execve(o.rapportd.c_str(), args, envp.data());
+    _exit(127);
+  }
+  g_spawned.rapportd = pid;
+  o.pid = pid;
+  o.target = absl::StrCat("127.0.0.1:", listen);
+  std::printf("spawned rapportd (pid %d) on %s, %d threads\n", pid,
+              o.target.c_str(), o.server_threads);
+}
+
+void WaitServing(const Options& o) {
+  auto channel =
+      grpc::CreateChannel(o.target, grpc::InsecureChannelCredentials());
+  auto stub = rapport::v1::ContactService::NewStub(channel);
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(2));
+    rapport::v1::ListContactsRequest req;
+    req.set_page_size(1);
+    rapport::v1::ListContactsResponse resp;
+    if (stub->ListContacts(&ctx, req, &resp).ok()) return;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  Die("rapportd did not serve within 60 s");
+}
+
+// ---------------------------------------------------------- gRPC floor --
+
+class EchoImpl final : public ::bench::Echo::Service {
+  grpc::Status Call(grpc::ServerContext*, const ::bench::Empty*,
+                    ::bench::Empty*) override {
+    return grpc::Status::OK;
+  }
+};
+
+// ------------------------------------------------------ async load loop --
+
+// One outstanding unary call; Finish() is called on completion.
+struct Op {
+  virtual ~Op() = default;
+  grpc::ClientContext ctx;
+  grpc::Status status;
+  absl::Time start;
+  int64_t items = 1;
+};
+
+template <typename Resp>
+struct TypedOp : Op {
+  Resp resp;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>> reader;
+};
+
+// Starts one call on `cq` with tag = the returned Op.
+using Starter = std::function<Op*(grpc::CompletionQueue* cq, std::mt19937_64&)>;
+
+template <typename Req, typename Resp, typename Stub, typename Fn>
+Op* StartCall(Stub* stub, Fn method, const Req& req,
+              grpc::CompletionQueue* cq) {
+  auto* op = new TypedOp<Resp>;
+  op->ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  op->start = absl::Now();
+  op->reader = (stub->*method)(&op->ctx, req, cq);
+  op->reader->Finish(&op->resp, &op->status, op);
+  return op;
+}
+
+void RunClosedLoop(const Options& o, const Starter& start, int64_t pid,
+                   Result* r) {
+  grpc::CompletionQueue cq;
+  std::mt19937_64 rng(42);
+  ResetPeakRss(pid);
+  const absl::Time begin = absl::Now();
+  const absl::Time measure_from = begin + absl::Seconds(o.warmup_s);
+  const absl::Time end = measure_from + absl::Seconds(o.duration_s);
+  int outstanding = 0;
+  for (int i = 0; i < o.concurrency; ++i, ++outstanding) start(&cq, rng);
+  bool measuring = false;
+  void* tag;
+  bool ok;
+  while (outstanding > 0 && cq.Next(&tag, &ok)) {
+    std::unique_ptr<Op> op(static_cast<Op*>(tag));
+    --outstanding;
+    const absl::Time now = absl::Now();
+    if (!measuring && now >= measure_from) {
+      measuring = true;
+      r->proc_begin = SampleProc(pid);
+      ResetPeakRss(pid);
+    }
+    if (measuring && op->start >= measure_from && now <= end) {
+      if (op->status.ok()) {
+        ++r->ops;
+        r->items += op->items;
+        r->latencies_ms.push_back(absl::ToDoubleMilliseconds(now - op->start));
+      } else {
+        if (r->errors++ == 0) {
+          r->first_error = absl::StrCat(op->status.error_code(), ": ",
+                                        op->status.error_message());
+        }
+      }
+    }
+    if (now < end) {
+      start(&cq, rng);
+      ++outstanding;
+    }
+  }
+  r->proc_end = SampleProc(pid);
+  r->peak_rss_kb = r->proc_end.hwm_kb;
+  r->seconds = o.duration_s;
+  r->load_average = LoadAverage();
+}
+
+// ------------------------------------------------------- storage floor --
+
+// One thread per concurrency slot, one connection each; `work` runs one
+// scenario operation (one transaction when it writes) and returns its items.
+using SqlWork = std::function<int64_t(sql::Connection&, std::mt19937_64&,
+                                      int thread, int64_t seq)>;
+
+void RunSqlThreads(const Options& o, int threads, const SqlWork& work,
+                   Result* r) {
+  std::vector<std::unique_ptr<sql::Connection>> conns;
+  for (int i = 0; i < threads; ++i) conns.push_back(Connect(o, true));
+  const absl::Time begin = absl::Now();
+  const absl::Time measure_from = begin + absl::Seconds(o.warmup_s);
+  const absl::Time end = measure_from + absl::Seconds(o.duration_s);
+  std::vector<Result> per(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      std::mt19937_64 rng(1000 + t);
+      Result& mine = per[t];
+      for (int64_t seq = 0;; ++seq) {
+        const absl::Time s = absl::Now();
+        if (s >= end) break;
+        int64_t items = 0;
+        bool ok = true;
+        try {
+          items = work(*conns[t], rng, t, seq);
+        } catch (const sql::SQLException& e) {
+          ok = false;
+          if (mine.errors == 0) mine.first_error = e.what();
+          try {
+            std::unique_ptr<sql::Statement> st(conns[t]->createStatement());
+            st->execute("ROLLBACK");
+          } catch (const sql::SQLException&) {
+          }
+        }
+        const absl::Time f = absl::Now();
+        if (s < measure_from || f > end) continue;
+        if (ok) {
+          ++mine.ops;
+          mine.items += items;
+          mine.latencies_ms.push_back(absl::ToDoubleMilliseconds(f - s));
+        } else {
+          ++mine.errors;
+        }
+      }
+    });
+  }
+  for (std::thread& th : pool) th.join();
+  for (Result& p : per) {
+    r->ops += p.ops;
+    r->items += p.items;
+    r->errors += p.errors;
+    if (r->first_error.empty()) r->first_error = p.first_error;
+    r->latencies_ms.insert(r->latencies_ms.end(), p.latencies_ms.begin(),
+                           p.latencies_ms.end());
+  }
+  r->seconds = o.duration_s;
+  r->load_average = LoadAverage();
+}
+
+// The SQL rapportd issues, copied from server/storage (kept in step by hand;
+// see README.md).
+const char kContactSelect[] =
+    "c.id, c.given_name, c.family_name, c.display_name, c.company, "
+    "c.job_title, c.owner, c.source, c.lifecycle_stage, c.email_opt_in, "
+    "c.sms_opt_in, c.do_not_contact, c.address, c.create_time, "
+    "c.update_time, c.delete_time, c.last_interaction_time, c.version, "
+    "c.merged_into, "
+    "(SELECT GROUP_CONCAT(e.email ORDER BY e.position SEPARATOR '\\n') "
+    "FROM contact_emails e WHERE e.contact_id = c.id), "
+    "(SELECT GROUP_CONCAT(p.phone ORDER BY p.position SEPARATOR '\\n') "
+    "FROM contact_phones p WHERE p.contact_id = c.id), "
+    "(SELECT GROUP_CONCAT(t.tag ORDER BY t.tag SEPARATOR '\\n') "
+    "FROM contact_tags t WHERE t.contact_id = c.id), "
+    "(SELECT JSON_OBJECTAGG(a.name, a.value) "
+    "FROM contact_attributes a WHERE a.contact_id = c.id)";
+
+const char kInteractionSelect[] =
+    "i.id, i.contact_id, i.type, i.channel, i.direction, i.occur_time, "
+    "i.subject, i.body, i.amount_currency, i.amount_minor, i.attributes, "
+    "i.actor, i.create_time";
+
+void DrainAll(sql::ResultSet* rs) {
+  std::unique_ptr<sql::ResultSet> owned(rs);
+  while (owned->next()) {
+    for (unsigned c = 1; c <= owned->getMetaData()->getColumnCount(); ++c) {
+      (void)owned->getString(c);
+    }
+  }
+}
+
+// Per-connection prepared statements for the storage floor.
+struct Stmts {
+  std::map<std::string, std::unique_ptr<sql::PreparedStatement>> cache;
+  sql::PreparedStatement* Get(sql::Connection& conn, const std::string& sql) {
+    auto& slot = cache[sql];
+    if (!slot) slot.reset(conn.prepareStatement(sql));
+    return slot.get();
+  }
+};
+
+void Exec(sql::Connection& conn, const char* sql) {
+  std::unique_ptr<sql::Statement> st(conn.createStatement());
+  st->execute(sql);
+}
+
+int64_t LastId(Stmts& s, sql::Connection& conn) {
+  std::unique_ptr<sql::ResultSet> rs(
+      s.Get(conn, "SELECT LAST_INSERT_ID()")->executeQuery());
+  rs->next();
+  return rs->getInt64(1);
+}
+
+// The outbox write every change makes (server/storage/outbox.cc).
+void OutboxSql(Stmts& s, sql::Connection& conn, int type, int64_t contact_id,
+               const std::string& payload) {
+  auto* ins = s.Get(conn,
+                    "INSERT INTO outbox_events (type, contact_id, payload, "
+                    "create_time) VALUES (?, ?, ?, NOW(6))");
+  ins->setInt(1, type);
+  ins->setInt64(2, contact_id);
+  ins->setString(3, payload);
+  ins->executeUpdate();
+  const int64_t id = LastId(s, conn);
+  auto* del = s.Get(conn,
+                    "INSERT INTO outbox_deliveries (subscriber, event_id, "
+                    "contact_id, state, attempts, next_attempt_time) "
+                    "SELECT subscriber, ?, ?, 0, 0, NOW(6) FROM "
+                    "outbox_subscriptions WHERE (types & ?) <> 0");
+  del->setInt64(1, id);
+  del->setInt64(2, contact_id);
+  del->setInt64(3, int64_t{1} << type);
+  del->executeUpdate();
+}
+
+// ------------------------------------------------------------- the run --
+
+struct Bench {
+  Options o;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<rapport::v1::ContactService::Stub> contacts;
+  std::unique_ptr<rapport::v1::InteractionService::Stub> interactions;
+  std::vector<int64_t> ids;
+  std::atomic<int64_t> unique{0};  // for new e-mails
+  std::vector<Result> results;
+  double load_contacts_per_s = 0;
+  double load_seconds = 0;
+  std::string interactions_load_method;
+  std::string echo_target;
+  std::unique_ptr<grpc::Server> echo_server;
+  std::unique_ptr<EchoImpl> echo_impl;
+  std::map<std::string, std::string> machine;
+
+  int64_t RandomId(std::mt19937_64& rng) {
+    return ids[std::uniform_int_distribution<size_t>(0, ids.size() - 1)(rng)];
+  }
+  std::string NewPrefix() {
+    return absl::StrCat("n", getpid(), "-", unique.fetch_add(1), "-");
+  }
+
+  void Setup() {
+    if (o.spawn) Spawn(o);
+    channel = grpc::CreateChannel(o.target, grpc::InsecureChannelCredentials());
+    contacts = rapport::v1::ContactService::NewStub(channel);
+    interactions = rapport::v1::InteractionService::NewStub(channel);
+    WaitServing(o);
+    grpc::ServerBuilder builder;
+    int echo_port = 0;
+    echo_impl = std::make_unique<EchoImpl>();
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &echo_port);
+    builder.RegisterService(echo_impl.get());
+    echo_server = builder.BuildAndStart();
+    echo_target = absl::StrCat("127.0.0.1:", echo_port);
+    DescribeMachine();
+  }
+
+  void DescribeMachine() {
+    machine["nproc"] = absl::StrCat(std::thread::hardware_concurrency());
+    for (absl::string_view line :
+         absl::StrSplit(ReadFile("/proc/cpuinfo"), '\n')) {
+      if (absl::ConsumePrefix(&line, "model name")) {
+        absl::ConsumePrefix(&line, "\t: ");
+        machine["cpu"] = std::string(line);
+        break;
+      }
+    }
+    for (absl::string_view line :
+         absl::StrSplit(ReadFile("/proc/meminfo"), '\n')) {
+      if (absl::ConsumePrefix(&line, "MemTotal:")) {
+        machine["memory"] = std::string(absl::StripAsciiWhitespace(line));
+      }
+    }
+    std::unique_ptr<sql::Connection> conn = Connect(o, true);
+    machine["mariadb_version"] = QueryOne(*conn, "SELECT VERSION()");
+    machine["innodb_flush_log_at_trx_commit"] =
+        QueryOne(*conn, "SELECT @@innodb_flush_log_at_trx_commit");
+    machine["innodb_buffer_pool_size"] =
+        QueryOne(*conn, "SELECT @@innodb_buffer_pool_size");
+    machine["sync_binlog"] = QueryOne(*conn, "SELECT @@sync_binlog");
+    machine["load_average_at_start"] = LoadAverage();
+  }
+
+  // Imports --contacts contacts through ImportContacts (--import-streams
+  // streams of 1000-contact messages), then bulk-loads the interactions.
+  void Load() {
+    std::unique_ptr<sql::Connection> conn = Connect(o, true);
+    const int64_t have = std::stoll(
+        QueryOne(*conn,
+                 "SELECT COUNT(*) FROM contacts WHERE delete_time IS "
+                 "NULL AND search_text LIKE '%@bench.example.com%'"));
+    if (!o.skip_load && have < o.contacts) {
+      const int64_t todo = o.contacts - have;
+      std::printf("loading %lld contacts through ImportContacts (%d streams)\n",
+                  static_cast<long long>(todo), o.import_streams);
+      std::fflush(stdout);
+      std::atomic<int64_t> next{have};
+      std::atomic<int64_t> failed{0};
+      const absl::Time t0 = absl::Now();
+      std::vector<std::thread> threads;
+      for (int s = 0; s < o.import_streams; ++s) {
+        threads.emplace_back([&] {
+          grpc::ClientContext ctx;
+          rapport::v1::ImportContactsResponse resp;
+          auto writer = contacts->ImportContacts(&ctx, &resp);
+          while (true) {
+            const int64_t from = next.fetch_add(1000);
+            if (from >= o.contacts) break;
+            rapport::v1::ImportContactsRequest req;
+            for (int64_t n = from; n < std::min(from + 1000, o.contacts); ++n) {
+              *req.add_contacts() = MakeContact(n, "c");
+            }
+            if (!writer->Write(req)) break;
+          }
+          writer->WritesDone();
+          grpc::Status st = writer->Finish();
+          if (!st.ok()) {
+            std::fprintf(stderr, "import stream failed: %s\n",
+                         st.error_message().c_str());
+          }
+          failed += resp.failed_count();
+        });
+      }
+      for (std::thread& t : threads) t.join();
+      load_seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+      load_contacts_per_s = todo / load_seconds;
+      std::printf("  %.1f s, %.0f contacts/s, %lld failed rows\n", load_seconds,
+                  load_contacts_per_s, static_cast<long long>(failed.load()));
+    }
+    {
+      std::unique_ptr<sql::Statement> st(conn->createStatement());
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery(
+          "SELECT id FROM contacts WHERE delete_time IS NULL ORDER BY id"));
+      while (rs->next()) ids.push_back(rs->getInt64(1));
+    }
+    if (ids.empty()) Die("no contacts to benchmark");
+    // Interactions through LogInteraction would take minutes at 100k x 10;
+    // they are bulk-loaded with INSERT ... SELECT (no outbox events).
+    interactions_load_method = "direct SQL INSERT ... SELECT (no outbox)";
+    const int64_t have_interactions =
+        std::stoll(QueryOne(*conn, "SELECT COUNT(*) FROM interactions"));
+    const int64_t want =
+        static_cast<int64_t>(ids.size()) * o.interactions_per_contact;
+    if (!o.skip_load && have_interactions < want / 2 &&
+        o.interactions_per_contact > 0) {
+      std::printf("bulk-loading %d interactions per contact (direct SQL)\n",
+                  o.interactions_per_contact);
+      std::fflush(stdout);
+      std::vector<std::string> nums;
+      for (int i = 0; i < o.interactions_per_contact; ++i) {
+        nums.push_back(absl::StrCat("SELECT ", i, " AS n"));
+      }
+      const std::string sql = absl::StrCat(
+          "INSERT INTO interactions (contact_id, type, channel, direction, "
+          "occur_time, subject, actor, create_time) SELECT c.id, 3, 'phone', "
+          "1, TIMESTAMP('2024-01-01') + INTERVAL (c.id * 10 + k.n) MINUTE, "
+          "CONCAT('bench call ', k.n), 'bench', NOW(6) FROM contacts c "
+          "CROSS JOIN (",
+          absl::StrJoin(nums, " UNION ALL "), ") k WHERE c.id BETWEEN ? AND ?");
+      std::unique_ptr<sql::PreparedStatement> ps(conn->prepareStatement(sql));
+      for (size_t i = 0; i < ids.size(); i += 5000) {
+        ps->setInt64(1, ids[i]);
+        ps->setInt64(2, ids[std::min(i + 4999, ids.size() - 1)]);
+        ps->executeUpdate();
+      }
+    }
+  }
+
+  Result MakeResult(const std::string& scenario, const std::string& system) {
+    Result r;
+    r.scenario = scenario;
+    r.system = system;
+    return r;
+  }
+
+  void RunGrpcFloor(const std::string& scenario) {
+    auto ch =
+        grpc::CreateChannel(echo_target, grpc::InsecureChannelCredentials());
+    auto stub = ::bench::Echo::NewStub(ch);
+    Result r = MakeResult(scenario, "grpc_floor");
+    ::bench::Empty empty;
+    RunClosedLoop(
+        o,
+        [&](grpc::CompletionQueue* cq, std::mt19937_64&) {
+          return StartCall<::bench::Empty, ::bench::Empty>(
+              stub.get(), &::bench::Echo::Stub::AsyncCall, empty, cq);
+        },
+        /*pid=*/0, &r);
+    results.push_back(std::move(r));
+  }
+
+  // ---- rapport scenarios --
+
+  Op* GetContact(grpc::CompletionQueue* cq, std::mt19937_64& rng) {
+    rapport::v1::GetContactRequest req;
+    req.set_id(absl::StrCat(RandomId(rng)));
+    return StartCall<rapport::v1::GetContactRequest, Contact>(
+        contacts.get(), &rapport::v1::ContactService::Stub::AsyncGetContact,
+        req, cq);
+  }
+  Op* CreateContact(grpc::CompletionQueue* cq, std::mt19937_64& rng) {
+    rapport::v1::CreateContactRequest req;
+    *req.mutable_contact() = MakeContact(rng() % 1000000, NewPrefix());
+    return StartCall<rapport::v1::CreateContactRequest, Contact>(
+        contacts.get(), &rapport::v1::ContactService::Stub::AsyncCreateContact,
+        req, cq);
+  }
+  Op* LogInteraction(grpc::CompletionQueue* cq, std::mt19937_64& rng) {
+    rapport::v1::LogInteractionRequest req;
+    *req.mutable_interaction() =
+        MakeInteraction(RandomId(rng), static_cast<int64_t>(rng() % 1000000));
+    return StartCall<rapport::v1::LogInteractionRequest,
+                     rapport::v1::Interaction>(
+        interactions.get(),
+        &rapport::v1::InteractionService::Stub::AsyncLogInteraction, req, cq);
+  }
+  Op* ListContacts(grpc::CompletionQueue* cq, std::mt19937_64&) {
+    rapport::v1::ListContactsRequest req;
+    req.set_page_size(50);
+    req.set_filter("lifecycle_stage = CUSTOMER AND tags:\"vip\"");
+    return StartCall<rapport::v1::ListContactsRequest,
+                     rapport::v1::ListContactsResponse>(
+        contacts.get(), &rapport::v1::ContactService::Stub::AsyncListContacts,
+        req, cq);
+  }
+  Op* ListInteractions(grpc::CompletionQueue* cq, std::mt19937_64& rng) {
+    rapport::v1::ListInteractionsRequest req;
+    req.set_contact_id(absl::StrCat(RandomId(rng)));
+    req.set_page_size(50);
+    return StartCall<rapport::v1::ListInteractionsRequest,
+                     rapport::v1::ListInteractionsResponse>(
+        interactions.get(),
+        &rapport::v1::InteractionService::Stub::AsyncListInteractions, req, cq);
+  }
+  // 70% reads (50 Get, 10 ListContacts, 10 ListInteractions), 30% writes
+  // (15 CreateContact, 15 LogInteraction).
+  Op* Mixed(grpc::CompletionQueue* cq, std::mt19937_64& rng) {
+    const int dice = static_cast<int>(rng() % 100);
+    if (dice < 50) return GetContact(cq, rng);
+    if (dice < 60) return ListContacts(cq, rng);
+    if (dice < 70) return ListInteractions(cq, rng);
+    if (dice < 85) return CreateContact(cq, rng);
+    return LogInteraction(cq, rng);
+  }
+
+  void RunRapportUnary(const std::string& scenario) {
+    Result r = MakeResult(scenario, "rapport");
+    Starter start;
+    using namespace std::placeholders;
+    if (scenario == "GetContact")
+      start = std::bind(&Bench::GetContact, this, _1, _2);
+    if (scenario == "CreateContact")
+      start = std::bind(&Bench::CreateContact, this, _1, _2);
+    if (scenario == "LogInteraction")
+      start = std::bind(&Bench::LogInteraction, this, _1, _2);
+    if (scenario == "ListContacts")
+      start = std::bind(&Bench::ListContacts, this, _1, _2);
+    if (scenario == "ListInteractions")
+      start = std::bind(&Bench::ListInteractions, this, _1, _2);
+    if (scenario == "Mixed") start = std::bind(&Bench::Mixed, this, _1, _2);
+    RunClosedLoop(o, start, o.pid, &r);
+    results.push_back(std::move(r));
+  }
+
+  // ImportContacts: --import-streams client streams, each call one message
+  // of 1000 new contacts; latency per call, throughput in contacts/s.
+  void RunRapportImport() {
+    Result r = MakeResult("ImportContacts", "rapport");
+    const int streams = std::max(1, std::min(o.import_streams, o.concurrency));
+    ResetPeakRss(o.pid);
+    const absl::Time measure_from = absl::Now() + absl::Seconds(o.warmup_s);
+    const absl::Time end = measure_from + absl::Seconds(o.duration_s);
+    std::vector<Result> per(streams);
+    std::vector<std::thread> threads;
+    // Samples rapportd when the warm-up ends.
+    std::thread sampler([&] {
+      absl::SleepFor(measure_from - absl::Now());
+      r.proc_begin = SampleProc(o.pid);
+      ResetPeakRss(o.pid);
+    });
+    for (int s = 0; s < streams; ++s) {
+      threads.emplace_back([&, s] {
+        while (absl::Now() < end) {
+          rapport::v1::ImportContactsRequest req;
+          const std::string prefix = NewPrefix();
+          for (int n = 0; n < 1000; ++n)
+            *req.add_contacts() = MakeContact(n, prefix);
+          const absl::Time t0 = absl::Now();
+          grpc::ClientContext ctx;
+          rapport::v1::ImportContactsResponse resp;
+          auto writer = contacts->ImportContacts(&ctx, &resp);
+          writer->Write(req);
+          writer->WritesDone();
+          grpc::Status st = writer->Finish();
+          const absl::Time t1 = absl::Now();
+          if (t0 < measure_from || t1 > end) continue;
+          if (st.ok() && resp.failed_count() == 0) {
+            ++per[s].ops;
+            per[s].items += resp.created_count();
+            per[s].latencies_ms.push_back(absl::ToDoubleMilliseconds(t1 - t0));
+          } else {
+            ++per[s].errors;
+            if (per[s].first_error.empty()) {
+              per[s].first_error = st.ok() ? "rows failed" : st.error_message();
+            }
+          }
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    sampler.join();
+    for (Result& p : per) {
+      r.ops += p.ops;
+      r.items += p.items;
+      r.errors += p.errors;
+      if (r.first_error.empty()) r.first_error = p.first_error;
+      r.latencies_ms.insert(r.latencies_ms.end(), p.latencies_ms.begin(),
+                            p.latencies_ms.end());
+    }
+    r.proc_end = SampleProc(o.pid);
+    r.peak_rss_kb = r.proc_end.hwm_kb;
+    r.seconds = o.duration_s;
+    r.load_average = LoadAverage();
+    results.push_back(std::move(r));
+  }
+
+  // ---- storage floors: the SQL rapportd issues for each scenario --
+
+  SqlWork StorageWork(const std::string& scenario) {
+    auto stmts = std::make_shared<std::vector<Stmts>>(o.concurrency);
+    const std::string get_sql = absl::StrCat("SELECT ", kContactSelect,
+                                             " FROM contacts c WHERE c.id = ?");
+    auto get = [this, stmts, get_sql](sql::Connection& c, std::mt19937_64& rng,
+                                      int t, int64_t) -> int64_t {
+      auto* ps = (*stmts)[t].Get(c, get_sql);
+      ps->setInt64(1, RandomId(rng));
+      DrainAll(ps->executeQuery());
+      return 1;
+    };
+    // CreateContact (contact_store.cc Create): e-mail check, INSERT contact,
+    // child rows, read back, outbox event, in one transaction.
+    auto create = [this, stmts, get_sql](sql::Connection& c,
+                                         std::mt19937_64& rng, int t,
+                                         int64_t) -> int64_t {
+      Stmts& s = (*stmts)[t];
+      const Contact k = MakeContact(rng() % 1000000, NewPrefix());
+      Exec(c, "START TRANSACTION");
+      auto* chk = s.Get(c,
+                        "SELECT contact_id FROM contact_emails WHERE email = "
+                        "? AND live = 1 AND contact_id <> ?");
+      chk->setString(1, k.emails(0));
+      chk->setInt64(2, 0);
+      DrainAll(chk->executeQuery());
+      auto* ins = s.Get(
+          c,
+          "INSERT INTO contacts (given_name, family_name, display_name, "
+          "company, job_title, owner, source, lifecycle_stage, email_opt_in, "
+          "sms_opt_in, do_not_contact, address, search_text, create_time, "
+          "update_time, last_interaction_time, version) VALUES (?, ?, ?, ?, "
+          "'', '', '', ?, 0, 0, 0, NULL, ?, NOW(6), NOW(6), NULL, 1)");
+      ins->setString(1, k.given_name());
+      ins->setString(2, k.family_name());
+      ins->setString(3, k.given_name() + " " + k.family_name());
+      ins->setString(4, k.company());
+      ins->setInt(5, k.lifecycle_stage());
+      ins->setString(6, k.emails(0));
+      ins->executeUpdate();
+      const int64_t id = LastId(s, c);
+      auto child = [&](const char* sql, const std::string& v, bool pos) {
+        auto* p = s.Get(c, sql);
+        p->setInt64(1, id);
+        p->setString(2, v);
+        (void)pos;
+        p->executeUpdate();
+      };
+      child(
+          "INSERT INTO contact_emails (contact_id, position, email, live) "
+          "VALUES (?, 0, ?, 1)",
+          k.emails(0), true);
+      child(
+          "INSERT INTO contact_phones (contact_id, position, phone) VALUES "
+          "(?, 0, ?)",
+          k.phones(0), true);
+      child("INSERT INTO contact_tags (contact_id, tag) VALUES (?, ?)",
+            k.tags(0), false);
+      child(
+          "INSERT INTO contact_attributes (contact_id, name, value) VALUES "
+          "(?, 'plan', ?)",
+          "gold", false);
+      auto* rd = s.Get(c, get_sql);
+      rd->setInt64(1, id);
+      DrainAll(rd->executeQuery());
+      OutboxSql(s, c, 1, id, std::string(400, 'x'));
+      Exec(c, "COMMIT");
+      return 1;
+    };
+    // LogInteraction (interaction_store.cc Log), then the Get it returns.
+    auto log = [this, stmts](sql::Connection& c, std::mt19937_64& rng, int t,
+                             int64_t) -> int64_t {
+      Stmts& s = (*stmts)[t];
+      const int64_t contact = RandomId(rng);
+      Exec(c, "START TRANSACTION");
+      auto* up = s.Get(
+          c,
+          "UPDATE contacts SET last_interaction_time = CASE WHEN "
+          "last_interaction_time IS NULL OR last_interaction_time < ? THEN ? "
+          "ELSE last_interaction_time END WHERE id = ? AND delete_time IS "
+          "NULL");
+      up->setString(1, "2025-01-01 00:00:00");
+      up->setString(2, "2025-01-01 00:00:00");
+      up->setInt64(3, contact);
+      up->executeUpdate();
+      auto* ins = s.Get(
+          c,
+          "INSERT INTO interactions (contact_id, type, channel, direction, "
+          "occur_time, subject, body, amount_currency, amount_minor, "
+          "attributes, actor, create_time) VALUES (?, 3, 'phone', 1, ?, ?, "
+          "NULL, NULL, NULL, NULL, '', NOW(6))");
+      ins->setInt64(1, contact);
+      ins->setString(2, "2024-06-01 00:00:00");
+      ins->setString(3, "bench call");
+      ins->executeUpdate();
+      const int64_t id = LastId(s, c);
+      OutboxSql(s, c, 7, contact, std::string(200, 'x'));
+      Exec(c, "COMMIT");
+      auto* rd = s.Get(c, absl::StrCat("SELECT ", kInteractionSelect,
+                                       " FROM interactions i WHERE i.id = ?"));
+      rd->setInt64(1, id);
+      DrainAll(rd->executeQuery());
+      return 1;
+    };
+    // ListContacts with `lifecycle_stage = CUSTOMER AND tags:"vip"`: the
+    // shape server/query/filter_compiler.cc produces (EXISTS for tags),
+    // keyset order by id, page 50 + 1.
+    auto list = [stmts](sql::Connection& c, std::mt19937_64&, int t,
+                        int64_t) -> int64_t {
+      auto* ps = (*stmts)[t].Get(
+          c, absl::StrCat("SELECT ", kContactSelect,
+                          " FROM contacts c WHERE c.delete_time IS NULL AND "
+                          "(c.lifecycle_stage = ? AND EXISTS (SELECT 1 FROM "
+                          "contact_tags t WHERE t.contact_id = c.id AND "
+                          "t.tag = ?)) ORDER BY c.id ASC LIMIT ?"));
+      ps->setInt(1, 3);
+      ps->setString(2, "vip");
+      ps->setInt(3, 51);
+      DrainAll(ps->executeQuery());
+      // ListContacts always returns total_size: a COUNT over the same filter.
+      auto* count = (*stmts)[t].Get(
+          c,
+          "SELECT COUNT(*) FROM contacts c WHERE c.delete_time IS NULL AND "
+          "(c.lifecycle_stage = ? AND EXISTS (SELECT 1 FROM contact_tags t "
+          "WHERE t.contact_id = c.id AND t.tag = ?))");
+      count->setInt(1, 3);
+      count->setString(2, "vip");
+      DrainAll(count->executeQuery());
+      return 1;
+    };
+    auto list_i = [this, stmts](sql::Connection& c, std::mt19937_64& rng, int t,
+                                int64_t) -> int64_t {
+      auto* ps = (*stmts)[t].Get(
+          c, absl::StrCat("SELECT ", kInteractionSelect,
+                          " FROM interactions i WHERE i.contact_id = ? "
+                          "ORDER BY i.occur_time DESC, i.id DESC LIMIT ?"));
+      ps->setInt64(1, RandomId(rng));
+      ps->setInt(2, 51);
+      DrainAll(ps->executeQuery());
+      return 1;
+    };
+    // ImportContacts floor: what one 1000-contact message needs at least
+    // with multi-row statements: a lookup of the e-mails, the contacts,
+    // their child rows and one outbox event each, in one transaction.
+    auto import = [this](sql::Connection& c, std::mt19937_64&, int,
+                         int64_t) -> int64_t {
+      const std::string prefix = NewPrefix();
+      std::vector<Contact> rows;
+      for (int n = 0; n < 1000; ++n) rows.push_back(MakeContact(n, prefix));
+      std::unique_ptr<sql::Statement> st(c.createStatement());
+      auto q = [&](const std::string& v) {
+        return absl::StrCat("'", v, "'");  // bench data has no quotes
+      };
+      st->execute("START TRANSACTION");
+      std::vector<std::string> emails, vals;
+      for (const Contact& k : rows) emails.push_back(q(k.emails(0)));
+      DrainAll(st->executeQuery(absl::StrCat(
+          "SELECT email, contact_id FROM contact_emails WHERE live = 1 AND "
+          "email IN (",
+          absl::StrJoin(emails, ","), ")")));
+      for (const Contact& k : rows) {
+        vals.push_back(absl::StrCat(
+            "(", q(k.given_name()), ",", q(k.family_name()), ",",
+            q(k.given_name() + " " + k.family_name()), ",", q(k.company()),
+            ",'','','',", k.lifecycle_stage(), ",0,0,0,NULL,", q(k.emails(0)),
+            ",NOW(6),NOW(6),NULL,1)"));
+      }
+      st->execute(absl::StrCat(
+          "INSERT INTO contacts (given_name, family_name, display_name, "
+          "company, job_title, owner, source, lifecycle_stage, email_opt_in, "
+          "sms_opt_in, do_not_contact, address, search_text, create_time, "
+          "update_time, last_interaction_time, version) VALUES ",
+          absl::StrJoin(vals, ",")));
+      const int64_t first = std::stoll(QueryOne(c, "SELECT LAST_INSERT_ID()"));
+      std::vector<std::string> e, p, tg, a, ev;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const int64_t id = first + static_cast<int64_t>(i);
+        e.push_back(absl::StrCat("(", id, ",0,", q(rows[i].emails(0)), ",1)"));
+        p.push_back(absl::StrCat("(", id, ",0,", q(rows[i].phones(0)), ")"));
+        tg.push_back(absl::StrCat("(", id, ",", q(rows[i].tags(0)), ")"));
+        a.push_back(absl::StrCat("(", id, ",'plan','gold')"));
+        ev.push_back(absl::StrCat("(1,", id, ",REPEAT('x',400),NOW(6))"));
+      }
+      st->execute(
+          absl::StrCat("INSERT INTO contact_emails (contact_id, "
+                       "position, email, live) VALUES ",
+                       absl::StrJoin(e, ",")));
+      st->execute(absl::StrCat(
+          "INSERT INTO contact_phones (contact_id, position, phone) VALUES ",
+          absl::StrJoin(p, ",")));
+      st->execute(
+          absl::StrCat("INSERT INTO contact_tags (contact_id, tag) VALUES ",
+                       absl::StrJoin(tg, ",")));
+      st->execute(absl::StrCat(
+          "INSERT INTO contact_attributes (contact_id, name, value) VALUES ",
+          absl::StrJoin(a, ",")));
+      st->execute(
+          absl::StrCat("INSERT INTO outbox_events (type, contact_id, "
+                       "payload, create_time) VALUES ",
+                       absl::StrJoin(ev, ",")));
+      st->execute("COMMIT");
+      return static_cast<int64_t>(rows.size());
+    };
+    auto mixed = [=](sql::Connection& c, std::mt19937_64& rng, int t,
+                     int64_t seq) -> int64_t {
+      const int dice = static_cast<int>(rng() % 100);
+      if (dice < 50) return get(c, rng, t, seq);
+      if (dice < 60) return list(c, rng, t, seq);
+      if (dice < 70) return list_i(c, rng, t, seq);
+      if (dice < 85) return create(c, rng, t, seq);
+      return log(c, rng, t, seq);
+    };
+    if (scenario == "GetContact") return get;
+    if (scenario == "CreateContact") return create;
+    if (scenario == "LogInteraction") return log;
+    if (scenario == "ListContacts") return list;
+    if (scenario == "ListInteractions") return list_i;
+    if (scenario == "ImportContacts") return import;
+    return mixed;
+  }
+
+  void RunStorageFloor(const std::string& scenario) {
+    Result r = MakeResult(scenario, "storage_floor");
+    const int threads =
+        scenario == "ImportContacts"
+            ? std::max(1, std::min(o.import_streams, o.concurrency))
+            : o.concurrency;
+    RunSqlThreads(o, threads, StorageWork(scenario), &r);
+    results.push_back(std::move(r));
+  }
+
+  void RunAll() {
+    const std::vector<std::string> scenarios = absl::StrSplit(o.scenarios, ',');
+    for (const std::string& sc : scenarios) {
+      std::printf("scenario %s ...\n", sc.c_str());
+      std::fflush(stdout);
+      if (sc == "ImportContacts") {
+        RunRapportImport();
+      } else if (sc == "GetContactInsights" || sc == "LoyaltyGetAccount") {
+        Result r = MakeResult(sc, "rapport");
+        r.not_implemented = true;
+        results.push_back(std::move(r));
+        continue;
+      } else {
+        RunRapportUnary(sc);
+      }
+      RunStorageFloor(sc);
+      RunGrpcFloor(sc);
+    }
+    for (const char* sc : {"GetContactInsights", "LoyaltyGetAccount"}) {
+      if (o.scenarios.find(sc) != std::string::npos) continue;
+      Result r = MakeResult(sc, "rapport");
+      r.not_implemented = true;
+      results.push_back(std::move(r));
+    }
+  }
+
+  const Result* Find(const std::string& sc, const std::string& sys) const {
+    for (const Result& r : results) {
+      if (r.scenario == sc && r.system == sys) return &r;
+    }
+    return nullptr;
+  }
+
+  void Print() {
+    std::printf(
+        "\nmachine: %s, %s CPUs, %s; MariaDB %s, "
+        "innodb_flush_log_at_trx_commit=%s, buffer pool %s B\n",
+        machine["cpu"].c_str(), machine["nproc"].c_str(),
+        machine["memory"].c_str(), machine["mariadb_version"].c_str(),
+        machine["innodb_flush_log_at_trx_commit"].c_str(),
+        machine["innodb_buffer_pool_size"].c_str());
+    std::printf(
+        "settings: %zu contacts, %d interactions/contact (%s), "
+        "concurrency %d, import streams %d, warm-up %.1f s, %.1f s "
+        "per scenario, rapportd threads %d\n",
+        ids.size(), o.interactions_per_contact,
+        interactions_load_method.c_str(), o.concurrency, o.import_streams,
+        o.warmup_s, o.duration_s, o.server_threads);
+    if (load_seconds > 0) {
+      std::printf("load: ImportContacts %.0f contacts/s over %.1f s\n",
+                  load_contacts_per_s, load_seconds);
+    }
+    std::printf("\n%-17s %-13s %10s %8s %8s %8s %8s %6s %8s %6s %8s  %s\n",
+                "scenario", "system", "ops/s", "p50 ms", "p90 ms", "p99 ms",
+                "max ms", "errors", "RSS MB", "CPU", "ratio", "load avg");
+    for (Result& r : results) {
+      if (r.not_implemented) {
+        std::printf("%-17s %-13s n/a (not implemented)\n", r.scenario.c_str(),
+                    r.system.c_str());
+        continue;
+      }
+      std::string ratio;
+      if (r.system == "rapport") {
+        const Result* g = Find(r.scenario, "grpc_floor");
+        const Result* s = Find(r.scenario, "storage_floor");
+        double floor = 0;
+        if (g && s) floor = std::min(g->Throughput(), s->Throughput());
+        if (r.scenario == "ImportContacts" && s) floor = s->Throughput();
+        if (floor > 0) ratio = absl::StrFormat("%.2f", r.Throughput() / floor);
+      }
+      std::printf(
+          "%-17s %-13s %10.0f %8.2f %8.2f %8.2f %8.1f %6lld %8s %6s %8s  %s\n",
+          r.scenario.c_str(), r.system.c_str(), r.Throughput(),
+          r.Percentile(0.5), r.Percentile(0.9), r.Percentile(0.99),
+          r.Percentile(1.0), static_cast<long long>(r.errors),
+          r.system == "rapport" && r.peak_rss_kb
+              ? absl::StrFormat("%.0f", r.peak_rss_kb / 1024.0).c_str()
+              : "",
+          r.system == "rapport" && o.pid
+              ? absl::StrFormat("%.2f", r.CpuCores()).c_str()
+              : "",
+          ratio.c_str(), r.load_average.c_str());
+      if (!r.first_error.empty()) {
+        std::printf("    first error: %s\n",
+                    r.first_error.substr(0, 200).c_str());
+      }
+    }
+    std::printf(
+        "\nops/s: calls/s (ImportContacts: contacts/s). ratio = rapport / "
+        "min(storage floor, gRPC floor) (ImportContacts: / storage floor).\n"
+        "RSS: rapportd's peak (VmHWM) in the scenario; CPU: rapportd cores "
+        "used.\n");
+  }
+
+  static std::string JsonString(const std::string& s) {
+    std::string out = "\"";
+    for (char ch : s) {
+      if (ch == '"' || ch == '\\') {
+        out += '\\';
+        out += ch;
+      } else if (static_cast<unsigned char>(ch) < 0x20) {
+        out += absl::StrFormat("\\u%04x", ch);
+      } else {
+        out += ch;
+      }
+    }
+    return out + "\"";
+  }
+
+  void WriteJson() {
+    if (o.json.empty()) return;
+    std::string j = "{\n  \"machine\": {";
+    bool first = true;
+    for (const auto& [k, v] : machine) {
+      absl::StrAppend(&j, first ? "" : ", ", JsonString(k), ": ",
+                      JsonString(v));
+      first = false;
+    }
+    absl::StrAppend(
+        &j, "},\n  \"settings\": {\"contacts\": ", ids.size(),
+        ", \"interactions_per_contact\": ", o.interactions_per_contact,
+        ", \"interactions_load\": ", JsonString(interactions_load_method),
+        ", \"concurrency\": ", o.concurrency,
+        ", \"import_streams\": ", o.import_streams,
+        ", \"warmup_s\": ", o.warmup_s, ", \"duration_s\": ", o.duration_s,
+        ", \"rapportd_threads\": ", o.server_threads,
+        ", \"load_contacts_per_s\": ", load_contacts_per_s,
+        "},\n  \"results\": [");
+    first = true;
+    for (Result& r : results) {
+      absl::StrAppend(&j, first ? "\n    " : ",\n    ");
+      first = false;
+      if (r.not_implemented) {
+        absl::StrAppend(&j, "{\"scenario\": ", JsonString(r.scenario),
+                        ", \"system\": \"rapport\", \"not_implemented\": "
+                        "true}");
+        continue;
+      }
+      double ratio = 0;
+      if (r.system == "rapport") {
+        const Result* g = Find(r.scenario, "grpc_floor");
+        const Result* s = Find(r.scenario, "storage_floor");
+        double floor = 0;
+        if (g && s) floor = std::min(g->Throughput(), s->Throughput());
+        if (r.scenario == "ImportContacts" && s) floor = s->Throughput();
+        if (floor > 0) ratio = r.Throughput() / floor;
+      }
+      absl::StrAppend(
+          &j, "{\"scenario\": ", JsonString(r.scenario),
+          ", \"system\": ", JsonString(r.system),
+          ", \"throughput\": ", r.Throughput(), ", \"ops\": ", r.ops,
+          ", \"items\": ", r.items, ", \"errors\": ", r.errors,
+          ", \"p50_ms\": ", r.Percentile(0.5),
+          ", \"p90_ms\": ", r.Percentile(0.9),
+          ", \"p99_ms\": ", r.Percentile(0.99),
+          ", \"max_ms\": ", r.Percentile(1.0),
+          ", \"peak_rss_kb\": ", r.peak_rss_kb,
+          ", \"cpu_cores\": ", r.CpuCores(), ", \"ratio_to_floor\": ", ratio,
+          ", \"load_average\": ", JsonString(r.load_average),
+          ", \"first_error\": ", JsonString(r.first_error), "}");
+    }
+    absl::StrAppend(&j, "\n  ]\n}\n");
+    std::ofstream(o.json) << j;
+    std::printf("wrote %s\n", o.json.c_str());
+  }
+};
+
+}  // namespace
+}  // namespace rapport::bench
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  rapport::bench::Bench bench;
+  bench.o = rapport::bench::ParseOptions(argc, argv);
+  try {
+    bench.Setup();
+    bench.Load();
+    bench.RunAll();
+  } catch (const sql::SQLException& e) {
+    rapport::bench::Die(absl::StrCat("SQL: ", e.what()));
+  }
+  bench.Print();
+  bench.WriteJson();
+  if (bench.echo_server) bench.echo_server->Shutdown();
+  return 0;
+}
