@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "absl/random/random.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "cli/config.h"
 
@@ -30,26 +31,8 @@ int ExitCodeFor(grpc::StatusCode code) {
 }
 
 std::string CodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  int index = static_cast<int>(code);
-  if (index < 0 || index > 16) return absl::StrFormat("CODE_%d", index);
-  return kNames[index];
+  // gRPC and Abseil share the canonical code numbers and names.
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
 int ReportError(const grpc::Status& status) {

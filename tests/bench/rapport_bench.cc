@@ -45,6 +45,7 @@
 #include "bench.grpc.pb.h"
 #include "rapport/v1/contact_service.grpc.pb.h"
 #include "rapport/v1/interaction_service.grpc.pb.h"
+#include "server/storage/contact_rows.h"
 
 namespace rapport::bench {
 namespace {
@@ -585,22 +586,10 @@ void RunSqlThreads(const Options& o, int threads, const SqlWork& work,
   r->load_average = LoadAverage();
 }
 
-// The SQL rapportd issues, copied from server/storage (kept in step by hand;
-// see README.md).
-const char kContactSelect[] =
-    "c.id, c.given_name, c.family_name, c.display_name, c.company, "
-    "c.job_title, c.owner, c.source, c.lifecycle_stage, c.email_opt_in, "
-    "c.sms_opt_in, c.do_not_contact, c.address, c.create_time, "
-    "c.update_time, c.delete_time, c.last_interaction_time, c.version, "
-    "c.merged_into, "
-    "(SELECT GROUP_CONCAT(e.email ORDER BY e.position SEPARATOR '\\n') "
-    "FROM contact_emails e WHERE e.contact_id = c.id), "
-    "(SELECT GROUP_CONCAT(p.phone ORDER BY p.position SEPARATOR '\\n') "
-    "FROM contact_phones p WHERE p.contact_id = c.id), "
-    "(SELECT GROUP_CONCAT(t.tag ORDER BY t.tag SEPARATOR '\\n') "
-    "FROM contact_tags t WHERE t.contact_id = c.id), "
-    "(SELECT JSON_OBJECTAGG(a.name, a.value) "
-    "FROM contact_attributes a WHERE a.contact_id = c.id)";
+// The SQL rapportd issues: contacts read with the server's own SELECT list
+// (server/storage/contact_rows.h); the rest is copied from server/storage
+// (kept in step by hand; see README.md).
+using rapport::storage::kContactSelect;
 
 const char kInteractionSelect[] =
     "i.id, i.contact_id, i.type, i.channel, i.direction, i.occur_time, "
