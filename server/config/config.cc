@@ -109,8 +109,8 @@ const std::vector<Option>& Options() {
        String(&Config::listen)},
       {"metrics-listen", "RAPPORT_METRICS_LISTEN", "metrics_listen",
        "0.0.0.0:9090",
-       "Metrics/HTTP listen address (reserved: served from "
-       "a later release).",
+       "Prometheus /metrics (and /healthz, /readyz) HTTP address; port 0 "
+       "picks a free port, empty disables.",
        String(&Config::metrics_listen)},
       {"db-host", "RAPPORT_DB_HOST", "db.host", "127.0.0.1", "Database host.",
        DbString(&storage::DbOptions::host)},

@@ -11,6 +11,7 @@ void ServerFixture::SetUp() {
   db_ = *std::move(db);
   config_ = config::Config();
   config_.listen = "127.0.0.1:0";
+  config_.metrics_listen = "127.0.0.1:0";
   config_.insecure = true;
   config_.db = db_->options();
   config_.threads = 8;
