@@ -9,30 +9,6 @@
 
 namespace rapport::client {
 
-// Retry policy of the idempotent methods; see client.h and clients/README.md.
-const char kServiceConfigJson[] = R"json({
-  "loadBalancingConfig": [{"round_robin": {}}],
-  "methodConfig": [{
-    "name": [
-      {"service": "rapport.v1.ContactService", "method": "GetContact"},
-      {"service": "rapport.v1.ContactService", "method": "ListContacts"},
-      {"service": "rapport.v1.ContactService", "method": "ExportContacts"},
-      {"service": "rapport.v1.ContactService", "method": "CreateContact"},
-      {"service": "rapport.v1.InteractionService", "method": "GetInteraction"},
-      {"service": "rapport.v1.InteractionService", "method": "ListInteractions"},
-      {"service": "rapport.v1.InteractionService", "method": "LogInteraction"},
-      {"service": "rapport.v1.AdminService", "method": "ListPlugins"},
-      {"service": "rapport.v1.AdminService", "method": "ListParkedEvents"}
-    ],
-    "retryPolicy": {
-      "maxAttempts": 5,
-      "initialBackoff": "0.1s",
-      "maxBackoff": "2s",
-      "backoffMultiplier": 2,
-      "retryableStatusCodes": ["UNAVAILABLE"]
-    }
-  }]
-})json";
 
 namespace {
 

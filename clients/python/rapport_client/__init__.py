@@ -15,6 +15,8 @@ Debian's interpreter with that directory on the path:
         print(contact.display_name)
 """
 
+import os
+
 import grpc
 
 from rapport.v1 import admin_service_pb2
@@ -38,30 +40,14 @@ __all__ = [
     "iter_contacts", "money_pb2",
 ]
 
-# Same policy as the C++ client (clients/cpp/client.cc): round-robin over
-# every address of a dns:/// name, and retries of UNAVAILABLE with back-off
-# for the idempotent methods. CreateContact and LogInteraction are retried
-# too: always give them a request_id.
-SERVICE_CONFIG_JSON = """{
-  "loadBalancingConfig": [{"round_robin": {}}],
-  "methodConfig": [{
-    "name": [
-      {"service": "rapport.v1.ContactService", "method": "GetContact"},
-      {"service": "rapport.v1.ContactService", "method": "ListContacts"},
-      {"service": "rapport.v1.ContactService", "method": "ExportContacts"},
-      {"service": "rapport.v1.ContactService", "method": "CreateContact"},
-      {"service": "rapport.v1.InteractionService", "method": "GetInteraction"},
-      {"service": "rapport.v1.InteractionService", "method": "ListInteractions"},
-      {"service": "rapport.v1.InteractionService", "method": "LogInteraction"},
-      {"service": "rapport.v1.AdminService", "method": "ListPlugins"},
-      {"service": "rapport.v1.AdminService", "method": "ListParkedEvents"}
-    ],
-    "retryPolicy": {
-      "maxAttempts": 5, "initialBackoff": "0.1s", "maxBackoff": "2s",
-      "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]
-    }
-  }]
-}"""
+# The retry and load-balancing policy every client ships
+# (clients/service_config.json, copied next to this file by the build):
+# round-robin over every address of a dns:/// name, and retries of
+# UNAVAILABLE with back-off for the idempotent methods. CreateContact and
+# LogInteraction are retried too: always give them a request_id.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "service_config.json"), encoding="utf-8") as _f:
+    SERVICE_CONFIG_JSON = _f.read()
 
 
 class _ApiKeyInterceptor(grpc.UnaryUnaryClientInterceptor,
