@@ -1,7 +1,10 @@
 #include "server/api/admin_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "server/api/grpc_status.h"
+#include "server/audit/audit_log.h"
+#include "server/auth/authenticator.h"
+#include "server/auth/key_store.h"
+#include "server/common/grpc_status.h"
 #include "server/common/time_util.h"
 #include "server/events/dispatcher.h"
 #include "server/plugins/plugin_manager.h"
@@ -13,7 +16,7 @@ namespace v1 = rapport::v1;
 grpc::Status AdminServiceImpl::ListPlugins(grpc::ServerContext*,
                                            const v1::ListPluginsRequest*,
                                            v1::ListPluginsResponse* response) {
-  for (const plugins::PluginStatus& s : plugins_->Statuses()) {
+  for (const plugins::PluginStatus& s : deps_.plugins->Statuses()) {
     v1::Plugin* p = response->add_plugins();
     p->set_name(s.manifest.name);
     p->set_version(s.manifest.version);
@@ -49,11 +52,11 @@ grpc::Status AdminServiceImpl::ListParkedEvents(
     return ToGrpcStatus(
         absl::InvalidArgumentError("page_size: must not be negative"));
   }
-  if (dispatcher_ == nullptr) return grpc::Status::OK;
+  if (deps_.dispatcher == nullptr) return grpc::Status::OK;
   int limit = request->page_size() == 0 ? 100 : request->page_size();
   if (limit > 1000) limit = 1000;
   absl::StatusOr<std::vector<events::ParkedDelivery>> parked =
-      dispatcher_->ListParked(request->subscriber(), limit);
+      deps_.dispatcher->ListParked(request->subscriber(), limit);
   if (!parked.ok()) return ToGrpcStatus(parked.status());
   for (const events::ParkedDelivery& d : *parked) {
     v1::ParkedEvent* e = response->add_parked_events();
@@ -75,11 +78,50 @@ grpc::Status AdminServiceImpl::RetryParkedEvent(
     return ToGrpcStatus(absl::InvalidArgumentError(
         "subscriber and event_id: required (see ListParkedEvents)"));
   }
-  if (dispatcher_ == nullptr) {
+  if (deps_.dispatcher == nullptr) {
     return ToGrpcStatus(absl::NotFoundError("no such parked event"));
   }
-  return ToGrpcStatus(
-      dispatcher_->RetryParked(request->subscriber(), request->event_id()));
+  return ToGrpcStatus(deps_.dispatcher->RetryParked(request->subscriber(),
+                                                    request->event_id()));
+}
+
+grpc::Status AdminServiceImpl::CreateApiKey(
+    grpc::ServerContext* context, const v1::CreateApiKeyRequest* request,
+    v1::CreateApiKeyResponse* response) {
+  std::optional<auth::Principal> caller =
+      deps_.authenticator->PrincipalOf(*context);
+  auto created =
+      deps_.keys->Create(request->api_key(), caller ? caller->name : "unknown");
+  if (!created.ok()) return ToGrpcStatus(created.status());
+  *response = *std::move(created);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::ListApiKeys(
+    grpc::ServerContext*, const v1::ListApiKeysRequest* request,
+    v1::ListApiKeysResponse* response) {
+  auto listed = deps_.keys->List(*request);
+  if (!listed.ok()) return ToGrpcStatus(listed.status());
+  *response = *std::move(listed);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::RevokeApiKey(
+    grpc::ServerContext*, const v1::RevokeApiKeyRequest* request,
+    v1::ApiKey* response) {
+  auto revoked = deps_.keys->Revoke(request->name());
+  if (!revoked.ok()) return ToGrpcStatus(revoked.status());
+  *response = *std::move(revoked);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::ListAuditEvents(
+    grpc::ServerContext*, const v1::ListAuditEventsRequest* request,
+    v1::ListAuditEventsResponse* response) {
+  auto listed = deps_.audit->List(*request);
+  if (!listed.ok()) return ToGrpcStatus(listed.status());
+  *response = *std::move(listed);
+  return grpc::Status::OK;
 }
 
 }  // namespace rapport::api

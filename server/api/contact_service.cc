@@ -4,7 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "server/api/grpc_status.h"
+#include "server/common/grpc_status.h"
 #include "server/api/list_params.h"
 #include "server/common/status_macros.h"
 #include "server/query/pagination.h"

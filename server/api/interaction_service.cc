@@ -1,7 +1,7 @@
 #include "server/api/interaction_service.h"
 
 #include "absl/time/clock.h"
-#include "server/api/grpc_status.h"
+#include "server/common/grpc_status.h"
 #include "server/api/list_params.h"
 #include "server/query/pagination.h"
 #include "server/validation/validation.h"

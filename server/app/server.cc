@@ -9,12 +9,19 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/api/admin_service.h"
 #include "server/api/contact_service.h"
 #include "server/api/interaction_service.h"
 #include "server/app/access_log.h"
+#include "server/app/deadline_cap.h"
+#include "server/audit/audit_log.h"
+#include "server/auth/authenticator.h"
+#include "server/auth/credentials.h"
+#include "server/auth/key_store.h"
+#include "server/auth/permissions.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/events/dispatcher.h"
@@ -33,51 +40,26 @@ namespace {
 // How often the health monitor checks the database.
 constexpr absl::Duration kHealthInterval = absl::Seconds(2);
 
-absl::StatusOr<std::string> ReadFile(const std::string& path,
-                                     absl::string_view what) {
-  std::ifstream in(path, std::ios::binary);
+// The bootstrap admin key from the setting or its file (a mounted secret;
+// surrounding whitespace, e.g. a trailing newline, is not part of it).
+absl::StatusOr<std::string> BootstrapKey(const config::Config& config) {
+  if (config.bootstrap_admin_key_file.empty()) {
+    return config.bootstrap_admin_key;
+  }
+  if (!config.bootstrap_admin_key.empty()) {
+    return absl::InvalidArgumentError(
+        "set RAPPORT_BOOTSTRAP_ADMIN_KEY or RAPPORT_BOOTSTRAP_ADMIN_KEY_FILE, "
+        "not both");
+  }
+  std::ifstream in(config.bootstrap_admin_key_file);
   if (!in) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, ": cannot read \"", path, "\""));
+        absl::StrCat("RAPPORT_BOOTSTRAP_ADMIN_KEY_FILE: cannot read \"",
+                     config.bootstrap_admin_key_file, "\""));
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  return buffer.str();
-}
-
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
-    const config::Config& config) {
-  if (config.tls_cert.empty() != config.tls_key.empty()) {
-    return absl::InvalidArgumentError(
-        "TLS needs both RAPPORT_TLS_CERT and RAPPORT_TLS_KEY");
-  }
-  if (config.tls_cert.empty()) {
-    if (!config.tls_client_ca.empty()) {
-      return absl::InvalidArgumentError(
-          "RAPPORT_TLS_CLIENT_CA needs RAPPORT_TLS_CERT and RAPPORT_TLS_KEY");
-    }
-    if (!config.insecure) {
-      return absl::InvalidArgumentError(
-          "no TLS certificate is configured: set RAPPORT_TLS_CERT and "
-          "RAPPORT_TLS_KEY, or RAPPORT_INSECURE=1 to serve plaintext (local "
-          "development only)");
-    }
-    return grpc::InsecureServerCredentials();
-  }
-  grpc::SslServerCredentialsOptions options;
-  auto cert = ReadFile(config.tls_cert, "RAPPORT_TLS_CERT");
-  if (!cert.ok()) return cert.status();
-  auto key = ReadFile(config.tls_key, "RAPPORT_TLS_KEY");
-  if (!key.ok()) return key.status();
-  options.pem_key_cert_pairs.push_back({*key, *cert});
-  if (!config.tls_client_ca.empty()) {
-    auto ca = ReadFile(config.tls_client_ca, "RAPPORT_TLS_CLIENT_CA");
-    if (!ca.ok()) return ca.status();
-    options.pem_root_certs = *ca;
-    options.client_certificate_request =
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-  }
-  return grpc::SslServerCredentials(options);
+  return std::string(absl::StripAsciiWhitespace(buffer.str()));
 }
 
 }  // namespace
@@ -86,12 +68,22 @@ RapportServer::RapportServer(const config::Config& config) : config_(config) {}
 
 absl::StatusOr<std::unique_ptr<RapportServer>> RapportServer::Start(
     const config::Config& config) {
-  auto creds = Credentials(config);
+  auto creds = auth::MakeServerCredentials(config);
   if (!creds.ok()) return creds.status();
 
+  auto bootstrap_key = BootstrapKey(config);
+  if (!bootstrap_key.ok()) return bootstrap_key.status();
+  if (!bootstrap_key->empty() && bootstrap_key->size() < 32) {
+    return absl::InvalidArgumentError(
+        "the bootstrap admin key must be at least 32 characters (e.g. "
+        "`openssl rand -hex 32`)");
+  }
+
   std::unique_ptr<RapportServer> s(new RapportServer(config));
+  s->bootstrap_key_ = *std::move(bootstrap_key);
   s->db_ = std::make_unique<storage::Database>(config.db, config.db.pool_size);
   s->counters_ = std::make_unique<CounterRegistry>();
+  s->permissions_ = std::make_unique<auth::Permissions>();
   s->contacts_ = std::make_unique<storage::ContactStore>(s->db_.get());
   s->interactions_ = std::make_unique<storage::InteractionStore>(s->db_.get());
 
@@ -105,6 +97,7 @@ absl::StatusOr<std::unique_ptr<RapportServer>> RapportServer::Start(
   plugins::CoreAccess core;
   core.db = s->db_.get();
   core.counters = s->counters_.get();
+  core.permissions = s->permissions_.get();
   core.log_interaction = [raw = s.get()](
                              const rapport::v1::Interaction& interaction,
                              absl::string_view request_id)
@@ -140,8 +133,33 @@ absl::StatusOr<std::unique_ptr<RapportServer>> RapportServer::Start(
       s->contacts_.get(), contact_options);
   s->interaction_service_ =
       std::make_unique<api::InteractionServiceImpl>(s->interactions_.get());
-  s->admin_service_ = std::make_unique<api::AdminServiceImpl>(
-      s->plugins_.get(), s->dispatcher_.get());
+  // Authentication and the audit trail: plugins have declared their
+  // methods and roles by now, so the permission table is complete.
+  auto cert_roles =
+      auth::ParseClientCertRoles(config.client_cert_roles, *s->permissions_);
+  if (!cert_roles.ok()) return cert_roles.status();
+  s->audit_ = std::make_unique<audit::AuditLog>(s->db_.get());
+  s->keys_ = std::make_unique<auth::KeyStore>(
+      s->db_.get(), s->permissions_.get(), config.key_refresh);
+  auth::Authenticator::Options auth_options;
+  auth_options.client_cert_roles = *std::move(cert_roles);
+  auth_options.rate_per_key = config.rate_per_key;
+  auth_options.rate_burst = config.rate_burst;
+  s->authenticator_ = std::make_unique<auth::Authenticator>(
+      s->permissions_.get(), s->keys_.get(), s->audit_.get(),
+      std::move(auth_options));
+  (*creds)->SetAuthMetadataProcessor(
+      std::shared_ptr<grpc::AuthMetadataProcessor>(
+          s->authenticator_.get(), [](grpc::AuthMetadataProcessor*) {}));
+  s->deadline_cap_ = std::make_unique<DeadlineCap>(config.max_deadline);
+
+  api::AdminServiceImpl::Deps admin;
+  admin.plugins = s->plugins_.get();
+  admin.dispatcher = s->dispatcher_.get();
+  admin.keys = s->keys_.get();
+  admin.authenticator = s->authenticator_.get();
+  admin.audit = s->audit_.get();
+  s->admin_service_ = std::make_unique<api::AdminServiceImpl>(admin);
 
   s->metrics_ = std::make_unique<metrics::ServerMetrics>(
       s->db_.get(), s->dispatcher_.get(), s->counters_.get());
@@ -182,6 +200,8 @@ absl::StatusOr<std::unique_ptr<RapportServer>> RapportServer::Start(
   grpc::ResourceQuota quota("rapportd");
   quota.SetMaxThreads(2 * config.threads + 2);
   builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             config.max_concurrent_streams);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
   if (config.max_connection_age > absl::ZeroDuration()) {
@@ -195,8 +215,13 @@ absl::StatusOr<std::unique_ptr<RapportServer>> RapportServer::Start(
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
+  AccessLogInterceptorFactory::Deps call_deps;
+  call_deps.metrics = s->metrics_.get();
+  call_deps.authenticator = s->authenticator_.get();
+  call_deps.audit = s->audit_.get();
+  call_deps.deadline_cap = s->deadline_cap_.get();
   interceptors.push_back(
-      std::make_unique<AccessLogInterceptorFactory>(s->metrics_.get()));
+      std::make_unique<AccessLogInterceptorFactory>(call_deps));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   s->server_ = builder.BuildAndStart();
@@ -248,6 +273,9 @@ void RapportServer::MigrateLoop() {
       dispatcher_->Start();
       scheduler_->Start();
       db_->SetReady(true);
+      status = LoadKeys();
+    }
+    if (status.ok()) {
       log::Info("database schema is current",
                 {{"migrations", static_cast<int64_t>(migrations.size())}});
       return;
@@ -284,10 +312,24 @@ absl::Status RapportServer::MigratePlugins() {
   return absl::OkStatus();
 }
 
+absl::Status RapportServer::LoadKeys() {
+  if (keys_loaded_.load()) return absl::OkStatus();
+  if (!bootstrap_key_.empty()) {
+    RAPPORT_RETURN_IF_ERROR(keys_->EnsureBootstrap(bootstrap_key_));
+  }
+  RAPPORT_RETURN_IF_ERROR(keys_->Refresh());
+  keys_->StartRefreshing();
+  keys_loaded_.store(true);
+  return absl::OkStatus();
+}
+
 void RapportServer::HealthLoop() {
+  // SERVING needs the schema and the API keys: before the keys are loaded
+  // every call would fail.
+  auto ready = [this] { return db_->ready() && keys_loaded_.load(); };
   while (!stopping_.WaitForNotificationWithTimeout(
-      db_->ready() ? kHealthInterval : absl::Milliseconds(100))) {
-    if (!db_->ready()) continue;
+      ready() ? kHealthInterval : absl::Milliseconds(100))) {
+    if (!ready()) continue;
     absl::Status ping = db_->Ping();
     if (!ping.ok()) {
       log::Warning("database check failed", {{"error", ping.ToString()}});
@@ -354,6 +396,10 @@ void RapportServer::Shutdown(absl::Duration grace) {
   dispatcher_->Stop();
   scheduler_->Stop();
   plugins_->StopAll();
+  if (absl::Status s = audit_->Flush(absl::Seconds(5)); !s.ok()) {
+    log::Error("audit rows not written before shutdown",
+               {{"error", s.ToString()}});
+  }
   if (metrics_http_ != nullptr) metrics_http_->Stop();
   log::Info("stopped");
 }

@@ -14,7 +14,9 @@
 
 #include <grpcpp/server.h>
 
+#include <atomic>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -51,6 +53,16 @@ class HttpServer;
 class ServerMetrics;
 }  // namespace rapport::metrics
 
+namespace rapport::auth {
+class Authenticator;
+class KeyStore;
+class Permissions;
+}  // namespace rapport::auth
+
+namespace rapport::audit {
+class AuditLog;
+}  // namespace rapport::audit
+
 namespace rapport::app {
 
 class RapportServer {
@@ -76,6 +88,8 @@ class RapportServer {
   plugins::PluginManager& plugins() { return *plugins_; }
   events::Dispatcher& dispatcher() { return *dispatcher_; }
   CounterRegistry& counters() { return *counters_; }
+  audit::AuditLog& audit_log() { return *audit_; }
+  auth::KeyStore& keys() { return *keys_; }
 
   // Notified when the server cannot go on (a migration failed for good);
   // fatal_error() then says why.
@@ -94,12 +108,20 @@ class RapportServer {
   void SetServing(bool serving);
 
   absl::Status MigratePlugins();
+  // Stores the bootstrap admin key (if configured) and loads API keys.
+  absl::Status LoadKeys();
 
   const config::Config config_;
   // Declaration order is destruction order in reverse: the gRPC server goes
   // first, then services, background workers, plugins, and the pool last.
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<CounterRegistry> counters_;
+  std::unique_ptr<auth::Permissions> permissions_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<auth::KeyStore> keys_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  std::unique_ptr<class DeadlineCap> deadline_cap_;
+  std::string bootstrap_key_;
   std::unique_ptr<plugins::PluginManager> plugins_;
   std::unique_ptr<events::Dispatcher> dispatcher_;
   std::unique_ptr<events::Scheduler> scheduler_;
@@ -115,6 +137,7 @@ class RapportServer {
   int metrics_port_ = 0;
 
   bool workers_added_ = false;  // touched by the migration thread only
+  std::atomic<bool> keys_loaded_{false};
   absl::Notification stopping_;
   absl::Notification fatal_;
   std::thread migrate_thread_;

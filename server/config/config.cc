@@ -165,21 +165,90 @@ const std::vector<Option>& Options() {
        String(&Config::config_file)},
       {"bootstrap-admin-key", "RAPPORT_BOOTSTRAP_ADMIN_KEY",
        "bootstrap_admin_key", "(none)",
-       "Admin API key created on first start (reserved: API keys arrive "
-       "with authentication).",
+       "ADMIN API key (at least 32 characters) stored, hashed, on start "
+       "unless already there; revoking it through the API sticks. Use it to "
+       "create real keys, then remove it.",
        String(&Config::bootstrap_admin_key)},
+      {"bootstrap-admin-key-file", "RAPPORT_BOOTSTRAP_ADMIN_KEY_FILE",
+       "bootstrap_admin_key_file", "(none)",
+       "File holding the bootstrap admin key (a mounted secret).",
+       String(&Config::bootstrap_admin_key_file)},
       {"tls-cert", "RAPPORT_TLS_CERT", "tls.cert", "(none)",
-       "PEM certificate chain for the gRPC port.", String(&Config::tls_cert)},
+       "PEM certificate chain for the gRPC port (re-read on change).",
+       String(&Config::tls_cert)},
       {"tls-key", "RAPPORT_TLS_KEY", "tls.key", "(none)",
-       "PEM private key for the gRPC port.", String(&Config::tls_key)},
+       "PEM private key for the gRPC port (re-read on change).",
+       String(&Config::tls_key)},
       {"tls-client-ca", "RAPPORT_TLS_CLIENT_CA", "tls.client_ca", "(none)",
-       "PEM CA bundle; when set, clients must present a certificate it "
-       "signed (mTLS).",
+       "PEM CA bundle for client certificates (mTLS); see tls-client-auth.",
        String(&Config::tls_client_ca)},
+      {"tls-client-auth", "RAPPORT_TLS_CLIENT_AUTH", "tls.client_auth",
+       "require",
+       "With tls-client-ca: \"require\" (every client presents a certificate "
+       "the CA signed) or \"optional\" (verified when presented, else the "
+       "API key alone).",
+       [](Config& c, const std::string& v) -> absl::Status {
+         if (v != "require" && v != "optional") {
+           return absl::InvalidArgumentError(
+               absl::StrCat("\"", v, "\" is not require or optional"));
+         }
+         c.tls_client_auth = v;
+         return absl::OkStatus();
+       }},
+      {"tls-reload-interval", "RAPPORT_TLS_RELOAD_INTERVAL",
+       "tls.reload_interval", "60s",
+       "How often the TLS files are checked for rotation.",
+       [](Config& c, const std::string& v) -> absl::Status {
+         RAPPORT_ASSIGN_OR_RETURN(c.tls_reload_interval, ParseDurationValue(v));
+         if (c.tls_reload_interval < absl::Seconds(1)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("\"", v, "\" is shorter than 1s"));
+         }
+         return absl::OkStatus();
+       }},
       {"insecure", "RAPPORT_INSECURE", "insecure", "false",
-       "Serve plaintext gRPC. Only honoured when no TLS certificate is set; "
-       "for local development.",
+       "Serve plaintext gRPC (API keys still required). Only honoured when "
+       "no TLS certificate is set; for local development.",
        Bool(&Config::insecure)},
+      {"client-cert-roles", "RAPPORT_CLIENT_CERT_ROLES",
+       "auth.client_cert_roles", "(none)",
+       "identity=ROLE pairs, comma-separated (YAML: a list): a verified "
+       "client certificate whose URI/DNS subject alternative name or common "
+       "name is identity acts as ROLE without an API key.",
+       List(&Config::client_cert_roles)},
+      {"key-refresh", "RAPPORT_KEY_REFRESH", "auth.key_refresh", "2s",
+       "How often API keys are reloaded from the database: keys created on "
+       "another replica, and revocations, take effect within this.",
+       [](Config& c, const std::string& v) -> absl::Status {
+         RAPPORT_ASSIGN_OR_RETURN(c.key_refresh, ParseDurationValue(v));
+         if (c.key_refresh < absl::Milliseconds(100)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("\"", v, "\" is shorter than 100ms"));
+         }
+         return absl::OkStatus();
+       }},
+      {"rate-per-key", "RAPPORT_RATE_PER_KEY", "limits.rate_per_key", "1000",
+       "Requests per second each API key may make to one replica (0 = no "
+       "limit); beyond it calls fail with RESOURCE_EXHAUSTED.",
+       Int(&Config::rate_per_key, 0, 10000000)},
+      {"rate-burst", "RAPPORT_RATE_BURST", "limits.rate_burst", "2000",
+       "Requests a key may make at once above its rate.",
+       Int(&Config::rate_burst, 1, 10000000)},
+      {"max-deadline", "RAPPORT_MAX_DEADLINE", "limits.max_deadline", "5m",
+       "Calls still running after this are cancelled, whatever deadline the "
+       "client set.",
+       [](Config& c, const std::string& v) -> absl::Status {
+         RAPPORT_ASSIGN_OR_RETURN(c.max_deadline, ParseDurationValue(v));
+         if (c.max_deadline < absl::Seconds(1)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("\"", v, "\" is shorter than 1s"));
+         }
+         return absl::OkStatus();
+       }},
+      {"max-concurrent-streams", "RAPPORT_MAX_CONCURRENT_STREAMS",
+       "limits.max_concurrent_streams", "100",
+       "Concurrent calls per client connection.",
+       Int(&Config::max_concurrent_streams, 1, 100000)},
       {"threads", "RAPPORT_THREADS", "threads", "16",
        "Concurrent database-backed calls (the pool defaults to this size); "
        "up to twice as many calls are admitted and wait for a connection, "

@@ -37,11 +37,35 @@ struct Config {
   std::vector<std::string> required_plugins;
   std::map<std::string, PluginSection> plugin_config;
   std::string config_file;
+  // An ADMIN key inserted into the database on start (unless already
+  // there, or revoked): how the first real keys get created.
   std::string bootstrap_admin_key;
+  std::string bootstrap_admin_key_file;  // the same, read from a file
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;
+  // With tls_client_ca: "require" (every client presents a certificate the
+  // CA signed) or "optional" (verified when presented; API keys otherwise).
+  std::string tls_client_auth = "require";
+  // How often the certificate, key and CA files are re-read (rotation).
+  absl::Duration tls_reload_interval = absl::Seconds(60);
   bool insecure = false;
+  // "identity=ROLE" entries: a verified client certificate whose URI/DNS
+  // subject alternative name or common name is `identity` acts as `ROLE`.
+  std::vector<std::string> client_cert_roles;
+  // How often each replica reloads API keys (creation elsewhere and
+  // revocation take effect within this).
+  absl::Duration key_refresh = absl::Seconds(2);
+
+  // Limits. Requests per second per API key and replica (0 = no limit), and
+  // the bucket's burst.
+  int rate_per_key = 1000;
+  int rate_burst = 2000;
+  // Calls still running after this are cancelled, whatever deadline the
+  // client asked for.
+  absl::Duration max_deadline = absl::Minutes(5);
+  // Concurrent calls (HTTP/2 streams) per client connection.
+  int max_concurrent_streams = 100;
 
   // Threads serving gRPC calls; the database pool defaults to the same size
   // so that no call waits for a connection while holding a thread.

@@ -15,6 +15,7 @@
 #include "rapport/v1/contact_service.grpc.pb.h"
 #include "server/app/server.h"
 #include "server/config/config.h"
+#include "tests/support/test_auth.h"
 #include "tests/support/test_database.h"
 
 namespace rapport::metrics {
@@ -53,6 +54,7 @@ class MetricsIntegrationTest : public ::testing::Test {
     config_.listen = "127.0.0.1:0";
     config_.metrics_listen = "127.0.0.1:0";
     config_.insecure = true;
+    config_.bootstrap_admin_key = testing::kTestAdminKey;
     config_.db = db_->options();
     config_.threads = 4;
     config_.db.pool_size = 4;
@@ -60,8 +62,8 @@ class MetricsIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     ASSERT_TRUE(server_->WaitUntilServing(absl::Seconds(30)));
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                                   grpc::InsecureChannelCredentials());
+    channel_ = testing::CreateKeyedChannel(
+        absl::StrCat("127.0.0.1:", server_->port()));
     contacts_ = rapport::v1::ContactService::NewStub(channel_);
   }
   void TearDown() override {

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "server/auth/permissions.h"
 #include "server/common/logging.h"
 #include "server/plugins/sql_guard.h"
 #include "server/storage/database.h"
@@ -331,6 +332,28 @@ absl::StatusOr<rapport::v1::Interaction> PluginHost::LogInteraction(
   rapport::v1::Interaction copy = interaction;
   if (copy.actor().empty()) copy.set_actor(name_);
   return core_.log_interaction(copy, request_id);
+}
+
+absl::Status PluginHost::DeclareMethod(absl::string_view method,
+                                       absl::string_view permission,
+                                       bool mutating) {
+  if (absl::Status s = CheckRegistration("DeclareMethod"); !s.ok()) return s;
+  if (core_.permissions == nullptr) {
+    return absl::FailedPreconditionError("DeclareMethod: no permission table");
+  }
+  return core_.permissions->DeclareMethod(name_, method, permission, mutating);
+}
+
+absl::Status PluginHost::GrantPermission(absl::string_view role,
+                                         absl::string_view permission) {
+  if (absl::Status s = CheckRegistration("GrantPermission"); !s.ok()) {
+    return s;
+  }
+  if (core_.permissions == nullptr) {
+    return absl::FailedPreconditionError(
+        "GrantPermission: no permission table");
+  }
+  return core_.permissions->GrantPermission(name_, role, permission);
 }
 
 }  // namespace rapport::plugins

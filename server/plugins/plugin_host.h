@@ -20,6 +20,10 @@
 #include "server/events/dispatcher.h"
 #include "server/events/scheduler.h"
 
+namespace rapport::auth {
+class Permissions;
+}  // namespace rapport::auth
+
 namespace rapport::storage {
 class Database;
 }
@@ -36,6 +40,8 @@ struct CoreAccess {
   std::function<absl::StatusOr<rapport::v1::Interaction>(
       const rapport::v1::Interaction&, absl::string_view request_id)>
       log_interaction;
+  // Where plugins declare their methods' permissions and their roles.
+  auth::Permissions* permissions = nullptr;
 };
 
 class PluginHost final : public sdk::Host {
@@ -62,6 +68,11 @@ class PluginHost final : public sdk::Host {
                         sdk::Job job) override;
   sdk::Counter& counter(absl::string_view name,
                         absl::string_view help) override;
+  absl::Status DeclareMethod(absl::string_view method,
+                             absl::string_view permission,
+                             bool mutating) override;
+  absl::Status GrantPermission(absl::string_view role,
+                               absl::string_view permission) override;
   absl::StatusOr<rapport::v1::Interaction> LogInteraction(
       const rapport::v1::Interaction& interaction,
       absl::string_view request_id) override;

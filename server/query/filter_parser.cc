@@ -173,10 +173,15 @@ class Parser {
     size_t i = pos_ + 1;
     for (;;) {
       if (i >= text_.size()) {
-        return Error(
-            start, absl::StrCat("unterminated string starting with ",
-                                QuoteForMessage(text_.substr(
-                                    start, std::min<size_t>(20, i - start)))));
+        // At most 20 bytes, cut before a UTF-8 continuation byte: a split
+        // character would make the error message invalid UTF-8.
+        size_t n = std::min<size_t>(20, text_.size() - start);
+        while (start + n < text_.size() && (text_[start + n] & 0xC0) == 0x80) {
+          --n;
+        }
+        return Error(start,
+                     absl::StrCat("unterminated string starting with ",
+                                  QuoteForMessage(text_.substr(start, n))));
       }
       const char c = text_[i];
       if (c == quote) {
@@ -205,12 +210,16 @@ class Parser {
           case 'r':
             out.push_back('\r');
             break;
-          default:
+          default: {
+            // The backslash and the whole (UTF-8) character after it.
+            size_t end = i + 2;
+            while (end < text_.size() && (text_[end] & 0xC0) == 0x80) ++end;
             return Error(
                 i,
                 absl::StrCat("invalid escape ",
-                             QuoteForMessage(text_.substr(i, 2))),
+                             QuoteForMessage(text_.substr(i, end - i))),
                 "strings allow \\\\, \\\", \\', \\*, \\n, \\t and \\r");
+          }
         }
         i += 2;
         continue;

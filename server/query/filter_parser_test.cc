@@ -211,6 +211,23 @@ TEST(FilterParser, PositionsCountCharactersNotBytes) {
                        "unexpected character \"€\" at position 7"));
 }
 
+TEST(FilterParser, ErrorQuotesKeepCharactersWhole) {
+  // The message quotes the first 20 bytes of the string; byte 20 is inside
+  // the 10th "é", which must not be split (the message would not be UTF-8).
+  EXPECT_THAT(
+      ParseError(
+          "a = \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+          "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "unterminated string starting with \"\\\""
+               "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+               "\xc3\xa9\xc3\xa9\" at position 5"));
+  // Same for the character after a backslash in an invalid escape.
+  EXPECT_THAT(ParseError("a = \"x\\\xc3\xa9\""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "invalid escape \"\\\\\xc3\xa9\" at position 7"));
+}
+
 TEST(FilterParser, DepthLimit) {
   std::string ok_filter;
   for (int i = 0; i < kMaxFilterDepth - 1; ++i) ok_filter += "(";

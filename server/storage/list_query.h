@@ -1,7 +1,8 @@
 // Builds the SQL of a list page from a resource schema: fixed conditions,
 // the compiled AIP-160 filter, the keyset condition of the page token, the
 // ORDER BY of order_by and a LIMIT one past the page (to know whether another
-// page follows). Shared by every list method; internal to server/storage.
+// page follows). Shared by every list method: the stores of server/storage
+// and the audit log (server/audit); not for other modules.
 // Thread-safe: pure functions, except ReadNextPageToken which reads a row.
 #ifndef RAPPORT_SERVER_STORAGE_LIST_QUERY_H_
 #define RAPPORT_SERVER_STORAGE_LIST_QUERY_H_

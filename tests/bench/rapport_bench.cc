@@ -67,6 +67,9 @@ struct Options {
   std::string db_user = "root";
   std::string db_password;
   std::string db_name = "rapport_bench";
+  // Sent as "authorization: Bearer"; with --spawn, rapportd's bootstrap
+  // admin key.
+  std::string api_key = "rapport-bench-admin-key-0123456789abcdef";
   int64_t contacts = 100000;
   int interactions_per_contact = 10;
   int concurrency = 16;
@@ -79,6 +82,14 @@ struct Options {
       "GetContact,CreateContact,LogInteraction,ListContacts,ListInteractions,"
       "ImportContacts,Mixed";
 };
+
+// Every call carries the key, the baseline echo calls too, so that both
+// send the same metadata bytes; rapportd checks it, the echo server not.
+std::string g_authorization;
+void Authorize(grpc::ClientContext& ctx) {
+  if (!g_authorization.empty())
+    ctx.AddMetadata("authorization", g_authorization);
+}
 
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr, "rapport_bench: error: %s\n", message.c_str());
@@ -94,7 +105,8 @@ void Usage() {
       "  --import-streams N (2) --scenarios A,B,...      --skip-load\n"
       "  --json FILE            --work-dir DIR           --server-threads N\n"
       "  --db-host H --db-port P --db-user U --db-password P --db-name N\n"
-      "  --rapportd PATH        --rapportd-log FILE (/dev/null)\n");
+      "  --rapportd PATH        --rapportd-log FILE (/dev/null)\n"
+      "  --api-key KEY          (with --spawn: the bootstrap admin key)\n");
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -137,6 +149,8 @@ Options ParseOptions(int argc, char** argv) {
       o.db_user = need(i);
     } else if (a == "--db-password") {
       o.db_password = need(i);
+    } else if (a == "--api-key") {
+      o.api_key = need(i);
     } else if (a == "--db-name") {
       o.db_name = need(i);
     } else if (a == "--contacts") {
@@ -389,16 +403,17 @@ void Spawn(Options& o) {
   if (std::system(mk.c_str()) != 0) Die("mkdir");
   std::vector<std::string> env = {
       "RAPPORT_INSECURE=1",
+      absl::StrCat("RAPPORT_BOOTSTRAP_ADMIN_KEY=", o.api_key),
+      // The per-key limiter stays on (its cost is part of every call) but
+      // high enough never to trip: the benchmark is one key at full speed.
+      "RAPPORT_RATE_PER_KEY=10000000", "RAPPORT_RATE_BURST=10000000",
       absl::StrCat("RAPPORT_LISTEN=127.0.0.1:", listen),
       absl::StrCat("RAPPORT_METRICS_LISTEN=127.0.0.1:", metrics),
-      "RAPPORT_DB_HOST=127.0.0.1",
-      absl::StrCat("RAPPORT_DB_PORT=", port),
+      "RAPPORT_DB_HOST=127.0.0.1", absl::StrCat("RAPPORT_DB_PORT=", port),
       "RAPPORT_DB_USER=root",
-      "RAPPORT_DB_PASSWORD=",
-      absl::StrCat("RAPPORT_DB_NAME=", o.db_name),
+      "RAPPORT_DB_PASSWORD=", absl::StrCat("RAPPORT_DB_NAME=", o.db_name),
       absl::StrCat("RAPPORT_THREADS=", o.server_threads),
-      absl::StrCat("RAPPORT_PLUGIN_DIR=", plugin_dir),
-      "PATH=/usr/bin:/bin"};
+      absl::StrCat("RAPPORT_PLUGIN_DIR=", plugin_dir), "PATH=/usr/bin:/bin"};
   pid_t pid = fork();
   if (pid < 0) Die("fork");
   if (pid == 0) {
@@ -428,6 +443,7 @@ void WaitServing(const Options& o) {
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (absl::Now() < deadline) {
     grpc::ClientContext ctx;
+    Authorize(ctx);
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::seconds(2));
     rapport::v1::ListContactsRequest req;
@@ -472,6 +488,7 @@ template <typename Req, typename Resp, typename Stub, typename Fn>
 Op* StartCall(Stub* stub, Fn method, const Req& req,
               grpc::CompletionQueue* cq) {
   auto* op = new TypedOp<Resp>;
+  Authorize(op->ctx);
   op->ctx.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(30));
   op->start = absl::Now();
@@ -737,6 +754,7 @@ struct Bench {
       for (int s = 0; s < o.import_streams; ++s) {
         threads.emplace_back([&] {
           grpc::ClientContext ctx;
+          Authorize(ctx);
           rapport::v1::ImportContactsResponse resp;
           auto writer = contacts->ImportContacts(&ctx, &resp);
           while (true) {
@@ -923,6 +941,7 @@ struct Bench {
             *req.add_contacts() = MakeContact(n, prefix);
           const absl::Time t0 = absl::Now();
           grpc::ClientContext ctx;
+          Authorize(ctx);
           rapport::v1::ImportContactsResponse resp;
           auto writer = contacts->ImportContacts(&ctx, &resp);
           writer->Write(req);
@@ -1366,6 +1385,9 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   rapport::bench::Bench bench;
   bench.o = rapport::bench::ParseOptions(argc, argv);
+  if (!bench.o.api_key.empty()) {
+    rapport::bench::g_authorization = "Bearer " + bench.o.api_key;
+  }
   try {
     bench.Setup();
     bench.Load();

@@ -66,7 +66,7 @@ TEST(ClientTest, CallsRapportdAndFollowsPages) {
   ClientOptions options;
   // dns:/// with round_robin, as for a headless Kubernetes Service.
   options.address = absl::StrCat("dns:///127.0.0.1:", server->port());
-  options.api_key = "rk_client_test";
+  options.api_key = kTestAdminKey;
   auto client = Client::Create(options);
   ASSERT_TRUE(client.ok()) << client.status();
 

@@ -16,13 +16,14 @@ from rapport_client import contact_pb2, contact_service_pb2
 from rapport_client import interaction_pb2, interaction_service_pb2, money_pb2
 
 TARGET = None
+API_KEY = None
 
 
 class PythonClientTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.channel = rapport_client.connect(TARGET, api_key="rk_python_test")
+        cls.channel = rapport_client.connect(TARGET, api_key=API_KEY)
         cls.contacts = rapport_client.ContactServiceStub(cls.channel)
         cls.interactions = rapport_client.InteractionServiceStub(cls.channel)
         cls.tag = "py" + uuid.uuid4().hex[:8]
@@ -92,6 +93,8 @@ class PythonClientTest(unittest.TestCase):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--target", required=True)
+    parser.add_argument("--api-key", required=True)
     args, rest = parser.parse_known_args()
     TARGET = args.target
+    API_KEY = args.api_key
     unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)

@@ -22,12 +22,12 @@ TEST(PythonClientTest, PassesAgainstRapportd) {
       RapportdProcess::Start(RAPPORTD_PATH, **db);
   ASSERT_NE(server, nullptr);
 
-  std::unique_ptr<ChildProcess> python =
-      ChildProcess::Start({"/usr/bin/python3", PYTHON_CLIENT_TEST, "--target",
-                           absl::StrCat("127.0.0.1:", server->port())},
-                          {{"PATH", "/usr/bin:/bin"},
-                           {"PYTHONPATH", PYTHON_CLIENT_DIR},
-                           {"PYTHONDONTWRITEBYTECODE", "1"}});
+  std::unique_ptr<ChildProcess> python = ChildProcess::Start(
+      {"/usr/bin/python3", PYTHON_CLIENT_TEST, "--target",
+       absl::StrCat("127.0.0.1:", server->port()), "--api-key", kTestAdminKey},
+      {{"PATH", "/usr/bin:/bin"},
+       {"PYTHONPATH", PYTHON_CLIENT_DIR},
+       {"PYTHONDONTWRITEBYTECODE", "1"}});
   ASSERT_NE(python, nullptr);
   std::optional<int> code = python->Wait(absl::Seconds(120));
   EXPECT_EQ(code, 0) << "stdout:\n"
@@ -42,12 +42,12 @@ TEST(PythonClientTest, QuickstartExampleRuns) {
       RapportdProcess::Start(RAPPORTD_PATH, **db);
   ASSERT_NE(server, nullptr);
 
-  std::unique_ptr<ChildProcess> python =
-      ChildProcess::Start({"/usr/bin/python3", PYTHON_QUICKSTART, "--target",
-                           absl::StrCat("127.0.0.1:", server->port())},
-                          {{"PATH", "/usr/bin:/bin"},
-                           {"PYTHONPATH", PYTHON_CLIENT_DIR},
-                           {"PYTHONDONTWRITEBYTECODE", "1"}});
+  std::unique_ptr<ChildProcess> python = ChildProcess::Start(
+      {"/usr/bin/python3", PYTHON_QUICKSTART, "--target",
+       absl::StrCat("127.0.0.1:", server->port()), "--api-key", kTestAdminKey},
+      {{"PATH", "/usr/bin:/bin"},
+       {"PYTHONPATH", PYTHON_CLIENT_DIR},
+       {"PYTHONDONTWRITEBYTECODE", "1"}});
   ASSERT_NE(python, nullptr);
   std::optional<int> code = python->Wait(absl::Seconds(60));
   EXPECT_EQ(code, 0) << python->Stderr();

@@ -85,7 +85,8 @@ class RapportctlTest : public ::testing::Test {
         {"PATH", "/usr/bin:/bin"},
         {"HOME", ::testing::TempDir()},
         {"RAPPORTCTL_CONFIG", config_path_},
-        {"RAPPORT_ADDR", Addr()}};
+        {"RAPPORT_ADDR", Addr()},
+        {"RAPPORT_API_KEY", kTestAdminKey}};
     for (auto& [key, value] : env) {
       if (value.empty()) {
         full.erase(key);
@@ -336,8 +337,15 @@ TEST_F(RapportctlTest, ConnectionSettingsAndContexts) {
           .code,
       0);
   EXPECT_EQ(Run({"config", "use-context", "nope"}, no_env).code, 3);
-  // The API key is sent (the server has no auth yet: accepted).
-  EXPECT_EQ(Run({"contacts", "list", "--api-key", "rk_test"}).code, 0);
+  // The API key is sent: a wrong one is refused (exit 4, permission), and
+  // the flag beats the environment's (valid) key.
+  RunResult wrong = Run({"contacts", "list", "--api-key", "rk_test"});
+  EXPECT_EQ(wrong.code, 4);
+  EXPECT_THAT(wrong.err, ::testing::HasSubstr("UNAUTHENTICATED"));
+  EXPECT_EQ(Run({"contacts", "list", "--api-key", kTestAdminKey},
+                {{"RAPPORT_API_KEY", "rk_wrong"}})
+                .code,
+            0);
 }
 
 std::string ReadFile(const std::string& path) {

@@ -26,6 +26,8 @@ NOT_IN_IMAGE = {
     "python3-grpcio", "python3-protobuf", "golang-go",
     "golang-github-masterminds-sprig-dev", "golang-gopkg-yaml.v3-dev",
     "python3-jsonschema", "python3-yaml", "podman", "debootstrap",
+    # Fuzzers (clang + libFuzzer) and test certificates (openssl) are test-only.
+    "clang", "libclang-rt-14-dev", "openssl",
 }
 
 errors = []

@@ -22,6 +22,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/server_fixture.h"
+#include "tests/support/test_auth.h"
 
 namespace rapport::testing {
 namespace {
@@ -182,14 +183,14 @@ TEST_F(UnreachableDatabaseTest, ServerStaysNotServingAndCallsFailFast) {
   config::Config config;
   config.listen = "127.0.0.1:0";
   config.insecure = true;
+  config.bootstrap_admin_key = kTestAdminKey;
   config.db = options_;
   config.db.pool_size = 2;
   config.threads = 4;
   auto server = app::RapportServer::Start(config);
   ASSERT_OK(server);
-  auto channel =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
-                          grpc::InsecureChannelCredentials());
+  auto channel = testing::CreateKeyedChannel(
+      absl::StrCat("127.0.0.1:", (*server)->port()));
   EXPECT_FALSE((*server)->WaitUntilServing(absl::Seconds(1)));
 
   auto health = grpc::health::v1::Health::NewStub(channel);

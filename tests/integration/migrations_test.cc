@@ -22,6 +22,7 @@
 #include "server/config/config.h"
 #include "server/storage/database.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/test_auth.h"
 #include "tests/support/test_database.h"
 
 namespace rapport::testing {
@@ -198,6 +199,7 @@ class WaitForMigrationsTest : public MigrationsTest {
     config::Config config;
     config.listen = "127.0.0.1:0";
     config.insecure = true;
+    config.bootstrap_admin_key = kTestAdminKey;
     config.db = db().options();
     config.db.pool_size = 2;
     config.threads = 4;
@@ -230,9 +232,8 @@ class WaitForMigrationsTest : public MigrationsTest {
 TEST_F(WaitForMigrationsTest, ServesOnlyAfterSomeoneElseMigrates) {
   auto server = app::RapportServer::Start(ServerConfig());
   ASSERT_OK(server);
-  auto channel =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
-                          grpc::InsecureChannelCredentials());
+  auto channel = testing::CreateKeyedChannel(
+      absl::StrCat("127.0.0.1:", (*server)->port()));
   auto health = grpc::health::v1::Health::NewStub(channel);
   auto contacts = rapport::v1::ContactService::NewStub(channel);
 

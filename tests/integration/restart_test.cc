@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/server_fixture.h"
+#include "tests/support/test_auth.h"
 
 namespace rapport::testing {
 namespace {
@@ -206,8 +207,7 @@ class RetryingWriter {
 
  private:
   void Reconnect() {
-    channel_ =
-        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+    channel_ = testing::CreateKeyedChannel(address_);
     contacts_ = v1::ContactService::NewStub(channel_);
     interactions_ = v1::InteractionService::NewStub(channel_);
   }
@@ -358,7 +358,7 @@ TEST_F(RestartTest, GracefulShutdownLetsInFlightImportFinish) {
          absl::Now() < stored_by) {
   }
   ASSERT_THAT(db().QueryInt("SELECT COUNT(*) FROM contacts"), IsOkAndHolds(10));
-  auto probe = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto probe = testing::CreateKeyedChannel(target);
   auto probe_stub = v1::ContactService::NewStub(probe);
 
   std::thread stopper([this] { StopServer(absl::Seconds(5)); });

@@ -13,6 +13,7 @@ void ServerFixture::SetUp() {
   config_.listen = "127.0.0.1:0";
   config_.metrics_listen = "127.0.0.1:0";
   config_.insecure = true;
+  config_.bootstrap_admin_key = kTestAdminKey;
   config_.db = db_->options();
   config_.threads = 8;
   config_.db.pool_size = 8;
@@ -35,7 +36,7 @@ void ServerFixture::StartServer() {
   server_ = *std::move(server);
   ASSERT_TRUE(server_->WaitUntilServing(absl::Seconds(30)))
       << "server did not become SERVING";
-  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  channel_ = CreateKeyedChannel(address());
   contacts_ = rapport::v1::ContactService::NewStub(channel_);
   interactions_ = rapport::v1::InteractionService::NewStub(channel_);
 }

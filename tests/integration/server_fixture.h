@@ -16,6 +16,7 @@
 #include "server/app/server.h"
 #include "server/config/config.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/test_auth.h"
 #include "tests/support/test_database.h"
 
 namespace rapport::testing {
@@ -45,6 +46,7 @@ class ServerFixture : public ::testing::Test {
                                           const std::string& email);
 
   TestDatabase& db() { return *db_; }
+  app::RapportServer& server() { return *server_; }
   rapport::v1::ContactService::Stub& contacts() { return *contacts_; }
   rapport::v1::InteractionService::Stub& interactions() {
     return *interactions_;

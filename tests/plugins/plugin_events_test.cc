@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "rapport/v1/admin_service.grpc.pb.h"
 #include "tests/integration/server_fixture.h"
+#include "tests/support/test_auth.h"
 
 namespace rapport::testing {
 namespace {
@@ -125,9 +126,8 @@ TEST_F(PluginEventsTest, TwoReplicasHandleEachEventOnce) {
   auto replica = app::RapportServer::Start(second);
   ASSERT_TRUE(replica.ok()) << replica.status();
   ASSERT_TRUE((*replica)->WaitUntilServing(absl::Seconds(30)));
-  auto channel2 =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*replica)->port()),
-                          grpc::InsecureChannelCredentials());
+  auto channel2 = testing::CreateKeyedChannel(
+      absl::StrCat("127.0.0.1:", (*replica)->port()));
   auto contacts2 = v1::ContactService::NewStub(channel2);
 
   constexpr int kPerReplica = 100;

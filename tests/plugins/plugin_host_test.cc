@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "rapport/sdk/version.h"
 #include "rapport/v1/admin_service.grpc.pb.h"
 #include "tests/integration/server_fixture.h"
 
@@ -127,7 +128,9 @@ TEST_F(PluginHostTest, OutOfTreePluginIsLoadedAndServed) {
   const v1::Plugin& hello = plugins[HelloPluginPath()];
   EXPECT_EQ(hello.name(), "example.hello");
   EXPECT_EQ(hello.state(), v1::Plugin::LOADED) << hello.reason();
-  EXPECT_EQ(hello.sdk_version(), "1.0.0");
+  EXPECT_EQ(hello.sdk_version(), absl::StrCat(RAPPORT_SDK_VERSION_MAJOR, ".",
+                                              RAPPORT_SDK_VERSION_MINOR, ".",
+                                              RAPPORT_SDK_VERSION_PATCH));
   EXPECT_THAT(hello.services(),
               ::testing::ElementsAre("example.hello.v1.HelloService"));
 

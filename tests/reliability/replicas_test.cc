@@ -26,6 +26,7 @@
 #include "tests/reliability/reliability_util.h"
 #include "tests/support/rapportd_process.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/test_auth.h"
 #include "tests/support/test_database.h"
 
 namespace rapport::testing {
@@ -83,8 +84,7 @@ class ReplicasTest : public ::testing::Test {
     grpc::ChannelArguments args;
     args.SetServiceConfigJSON(
         R"({"loadBalancingConfig":[{"round_robin":{}}]})");
-    channel_ = grpc::CreateCustomChannel(
-        target, grpc::InsecureChannelCredentials(), args);
+    channel_ = CreateKeyedChannel(target, kTestAdminKey, nullptr, args);
   }
 
   void TearDown() override {

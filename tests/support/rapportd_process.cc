@@ -170,6 +170,7 @@ std::unique_ptr<RapportdProcess> RapportdProcess::Start(
   std::map<std::string, std::string> env =
       RapportdEnvironment(db, {{"RAPPORT_LISTEN", "127.0.0.1:0"},
                                {"RAPPORT_INSECURE", "1"},
+                               {"RAPPORT_BOOTSTRAP_ADMIN_KEY", kTestAdminKey},
                                {"RAPPORT_SHUTDOWN_GRACE", "5s"}});
   for (const auto& [name, value] : extra_env) env[name] = value;
   std::unique_ptr<ChildProcess> child =
@@ -198,8 +199,7 @@ std::unique_ptr<RapportdProcess> RapportdProcess::Start(
     return nullptr;
   }
   server->channel_ =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port_),
-                          grpc::InsecureChannelCredentials());
+      CreateKeyedChannel(absl::StrCat("127.0.0.1:", server->port_));
   server->health_ = grpc::health::v1::Health::NewStub(server->channel_);
   HealthCheckResponse::ServingStatus status = HealthCheckResponse::UNKNOWN;
   while (absl::Now() < deadline) {

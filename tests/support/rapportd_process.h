@@ -32,6 +32,7 @@
 
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/test_auth.h"
 #include "tests/support/test_database.h"
 
 namespace rapport::testing {

@@ -5,6 +5,7 @@ PYTHONPATH=build/clients/python /usr/bin/python3 \
     clients/python/examples/quickstart.py --target 127.0.0.1:50051
 """
 import argparse
+import os
 import uuid
 
 import rapport_client
@@ -15,7 +16,7 @@ from rapport_client import interaction_pb2, interaction_service_pb2, money_pb2
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target", default="127.0.0.1:50051")
-    parser.add_argument("--api-key", default=None)
+    parser.add_argument("--api-key", default=os.environ.get("RAPPORT_API_KEY"))
     args = parser.parse_args()
 
     channel = rapport_client.connect(args.target, api_key=args.api_key)

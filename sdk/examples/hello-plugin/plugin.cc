@@ -35,6 +35,26 @@ class HelloPlugin final : public rapport::sdk::Plugin {
     absl::Status registered = host.RegisterService(service_.get());
     if (!registered.ok()) return registered;
 
+    // Who may call what. Every call is authenticated by the server; a method
+    // declared here needs the named permission, which ADMIN keys hold and
+    // which the plugin grants to other roles. Undeclared methods are
+    // ADMIN-only. Both methods only read, so none is audited (mutating =
+    // false); a method that changes data would pass true.
+    for (absl::Status s : {
+             host.DeclareMethod("/example.hello.v1.HelloService/SayHello",
+                                "example.hello.greet", /*mutating=*/false),
+             host.DeclareMethod("/example.hello.v1.HelloService/CountContacts",
+                                "example.hello.count", /*mutating=*/false),
+             host.GrantPermission("READER", "example.hello.greet"),
+             host.GrantPermission("AGENT", "example.hello.greet"),
+             // A plugin-scoped role: keys created with role
+             // "example.hello.counter" may count contacts, nothing else.
+             host.GrantPermission("example.hello.counter",
+                                  "example.hello.count"),
+         }) {
+      if (!s.ok()) return s;
+    }
+
     host.logger().Info(
         "hello plugin started",
         {{"service", "example.hello.v1.HelloService"}, {"greeting", greeting}});

@@ -180,6 +180,27 @@ class Host {
       const rapport::v1::Interaction& interaction,
       absl::string_view request_id) = 0;
 
+  // --- Only during Start (SDK 1.1) -------------------------------------------
+  // Authorization of the plugin's own gRPC methods. Every call is
+  // authenticated by the server; a method of a plugin service that was not
+  // declared here may be called by ADMIN keys only.
+
+  // Declares what calling `method` ("/pkg.Service/Method", one of the
+  // plugin's services) needs: `permission`, named "<plugin name>.<verb>",
+  // e.g. "rapport.loyalty.redeem". `mutating` methods are written to the
+  // audit log, with the outcome of every call. INVALID_ARGUMENT for a
+  // malformed name, a permission outside the plugin's namespace or a core
+  // method; ALREADY_EXISTS when declared twice.
+  virtual absl::Status DeclareMethod(absl::string_view method,
+                                     absl::string_view permission,
+                                     bool mutating) = 0;
+  // Grants one of the plugin's permissions to `role`: "READER" or "AGENT"
+  // (core roles; ADMIN holds every permission), or a plugin-scoped role
+  // "<plugin name>.<role>" (e.g. "rapport.loyalty.manager"), which exists
+  // once granted something and can then be given to API keys.
+  virtual absl::Status GrantPermission(absl::string_view role,
+                                       absl::string_view permission) = 0;
+
  protected:
   ~Host() = default;
 };

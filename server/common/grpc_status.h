@@ -1,7 +1,7 @@
 // absl::Status -> grpc::Status. The canonical codes share their numbers, so
 // the conversion keeps the code and the message as they are.
-#ifndef RAPPORT_SERVER_API_GRPC_STATUS_H_
-#define RAPPORT_SERVER_API_GRPC_STATUS_H_
+#ifndef RAPPORT_SERVER_COMMON_GRPC_STATUS_H_
+#define RAPPORT_SERVER_COMMON_GRPC_STATUS_H_
 
 #include <grpcpp/support/status.h>
 
@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 
-namespace rapport::api {
+namespace rapport {
 
 inline grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -17,6 +17,6 @@ inline grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-}  // namespace rapport::api
+}  // namespace rapport
 
-#endif  // RAPPORT_SERVER_API_GRPC_STATUS_H_
+#endif  // RAPPORT_SERVER_COMMON_GRPC_STATUS_H_
