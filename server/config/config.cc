@@ -351,6 +351,23 @@ absl::Status Flatten(const YAML::Node& node, const std::string& prefix,
     (*out)[prefix] = "";
     return absl::OkStatus();
   }
+  if (node.IsSequence()) {
+    // A list of scalars becomes the comma-separated form the environment
+    // variable and the flag take (list-valued options split it again).
+    std::string joined;
+    for (const auto& item : node) {
+      if (!item.IsScalar() || item.as<std::string>().find(',') !=
+                                  std::string::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "config file: \"", prefix,
+            "\" must be a list of single values without commas"));
+      }
+      absl::StrAppend(&joined, joined.empty() ? "" : ",",
+                      item.as<std::string>());
+    }
+    (*out)[prefix] = joined;
+    return absl::OkStatus();
+  }
   return absl::InvalidArgumentError(
       absl::StrCat("config file: \"", prefix, "\" must be a single value"));
 }

@@ -70,6 +70,28 @@ TEST(ConfigTest, MigrateCommand) {
   EXPECT_EQ(c->db.database, "x");
 }
 
+TEST(ConfigTest, SecuritySettingsFromFileEnvAndFlags) {
+  std::string file = WriteFile(
+      "auth:\n  client_cert_roles:\n    - spiffe://c/sa/a=AGENT\n"
+      "    - ops.example.com=READER\n  key_refresh: 500ms\n"
+      "limits:\n  rate_per_key: 50\n  max_deadline: 30s\n"
+      "tls:\n  client_auth: optional\n");
+  auto c = Load({"--config", file, "--rate-burst", "70"}, Env({}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->client_cert_roles,
+              ::testing::ElementsAre("spiffe://c/sa/a=AGENT",
+                                     "ops.example.com=READER"));
+  EXPECT_EQ(c->key_refresh, absl::Milliseconds(500));
+  EXPECT_EQ(c->rate_per_key, 50);
+  EXPECT_EQ(c->rate_burst, 70);
+  EXPECT_EQ(c->max_deadline, absl::Seconds(30));
+  EXPECT_EQ(c->tls_client_auth, "optional");
+  EXPECT_FALSE(Load({"--tls-client-auth", "sometimes"}, Env({})).ok());
+  EXPECT_FALSE(Load({"--key-refresh", "1ms"}, Env({})).ok());
+  std::string nested = WriteFile("auth:\n  client_cert_roles:\n    - [a]\n");
+  EXPECT_FALSE(Load({"--config", nested}, Env({})).ok());
+}
+
 TEST(ConfigTest, HelpAndVersion) {
   EXPECT_EQ(Load({"--help"}, Env({}))->command, Command::kHelp);
   EXPECT_EQ(Load({"--version"}, Env({}))->command, Command::kVersion);

@@ -27,6 +27,7 @@ RAPPORTD = sys.argv[3] if len(sys.argv) > 3 else ""
 del sys.argv[1:]
 
 PASSWORD = "s3cret-Pa55"
+BOOTSTRAP_KEY = "b00tstrap-" + "k" * 30
 BASE = {
     "externalDatabase": {"host": "mysql.db.svc", "password": PASSWORD},
     "server": {"insecure": True},
@@ -87,6 +88,21 @@ def config_of(docs):
     return yaml.safe_load(one(docs, "ConfigMap")["data"]["rapport.yaml"])
 
 
+def server_container(docs):
+    return one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+
+
+def env_of(docs):
+    return {e["name"]: e for e in server_container(docs)["env"]}
+
+
+def notes(overrides):
+    """NOTES.txt as rendered with `overrides` (the renderer prints it on stderr)."""
+    rc, _, err = render(merge(BASE, overrides))
+    assert rc == 0, err
+    return err
+
+
 class SchemaTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -101,6 +117,15 @@ class SchemaTest(unittest.TestCase):
         self.valid(BASE)
         self.valid({"plugins": {"partner": [{"name": "acme", "image": "acme/p:1"}],
                                 "config": {"acme.sync": {"endpoint": "x"}}}})
+        self.valid({"auth": {"bootstrapAdminKey": BOOTSTRAP_KEY,
+                             "clientCertRoles": ["spiffe://crm/sa/x=ADMIN",
+                                                 "reports=READER"],
+                             "keyRefresh": "500ms"},
+                    "tls": {"clientAuthMode": "optional",
+                            "reloadInterval": "5m"},
+                    "limits": {"ratePerKey": 0, "rateBurst": 1,
+                               "maxDeadline": "1h",
+                               "maxConcurrentStreams": 1000}})
 
     def test_bad_values_are_rejected(self):
         bad = [
@@ -116,6 +141,18 @@ class SchemaTest(unittest.TestCase):
             {"plugins": {"firstParty": {"loyalty": {"enabled": "yes",
                                                     "library": "x.so"}}}},
             {"service": {"type": "ExternalName"}},
+            {"auth": {"bootstrapAdminKey": "too-short"}},
+            {"auth": {"clientCertRoles": ["no-role-here"]}},
+            {"auth": {"clientCertRoles": ["a=ADMIN,b=READER"]}},
+            {"auth": {"keyRefresh": "2 seconds"}},
+            {"auth": {"existingSecretHasAdminKey": "yes"}},
+            {"tls": {"clientAuthMode": "maybe"}},
+            {"tls": {"reloadInterval": 60}},
+            {"limits": {"ratePerKey": -1}},
+            {"limits": {"rateBurst": 0}},
+            {"limits": {"maxDeadline": "forever"}},
+            {"limits": {"maxConcurrentStreams": 0}},
+            {"limits": {"perKey": 5}},
         ]
         for overrides in bad:
             with self.subTest(overrides=overrides):
@@ -294,7 +331,9 @@ class RenderTest(unittest.TestCase):
         cfg = config_of(docs)
         self.assertEqual(cfg["tls"], {"cert": "/etc/rapport/tls/tls.crt",
                                       "key": "/etc/rapport/tls/tls.key",
-                                      "client_ca": "/etc/rapport/tls/ca.crt"})
+                                      "client_ca": "/etc/rapport/tls/ca.crt",
+                                      "client_auth": "require",
+                                      "reload_interval": "60s"})
         self.assertFalse(cfg["insecure"])
         pod = one(docs, "Deployment")["spec"]["template"]["spec"]
         self.assertIn({"name": "tls", "secret": {"secretName": "rapport-tls",
@@ -303,6 +342,178 @@ class RenderTest(unittest.TestCase):
         # kubelet's gRPC probes cannot do TLS: HTTP probes on the metrics port.
         self.assertEqual(pod["containers"][0]["readinessProbe"]["httpGet"],
                          {"path": "/readyz", "port": "metrics"})
+
+    def test_auth_and_limits_defaults(self):
+        cfg = config_of(self.render_ok({}))
+        self.assertEqual(cfg["auth"], {"key_refresh": "2s"})
+        self.assertEqual(cfg["limits"], {"rate_per_key": 1000,
+                                         "rate_burst": 2000,
+                                         "max_deadline": "5m",
+                                         "max_concurrent_streams": 100})
+        self.assertTrue(cfg["insecure"])
+        cfg = config_of(self.render_ok({"tls": {"enabled": True,
+                                                "existingSecret": "t"}}))
+        self.assertEqual(cfg["tls"]["reload_interval"], "60s")
+        self.assertNotIn("client_ca", cfg["tls"])
+        self.assertNotIn("client_auth", cfg["tls"])
+        cfg = config_of(self.render_ok({
+            "auth": {"keyRefresh": "500ms"},
+            "tls": {"enabled": True, "existingSecret": "t",
+                    "reloadInterval": "10s"},
+            "limits": {"ratePerKey": 0, "rateBurst": 50,
+                       "maxDeadline": "1h", "maxConcurrentStreams": 8}}))
+        self.assertEqual(cfg["auth"]["key_refresh"], "500ms")
+        self.assertEqual(cfg["tls"]["reload_interval"], "10s")
+        self.assertEqual(cfg["limits"], {"rate_per_key": 0, "rate_burst": 50,
+                                         "max_deadline": "1h",
+                                         "max_concurrent_streams": 8})
+
+    def test_tls_client_auth_optional(self):
+        docs = self.render_ok({"tls": {"enabled": True,
+                                       "existingSecret": "rapport-tls",
+                                       "clientAuth": True,
+                                       "clientAuthMode": "optional"}})
+        tls = config_of(docs)["tls"]
+        self.assertEqual(tls["client_auth"], "optional")
+        self.assertEqual(tls["client_ca"], "/etc/rapport/tls/ca.crt")
+
+    def test_client_cert_roles(self):
+        roles = ["spiffe://crm/ns/billing/sa/sync=AGENT",
+                 "reports.crm.svc=READER"]
+        docs = self.render_ok({"auth": {"clientCertRoles": roles},
+                               "tls": {"enabled": True,
+                                       "existingSecret": "rapport-tls",
+                                       "clientAuth": True}})
+        # rapportd reads YAML lists of settings as one comma-separated value.
+        rendered = config_of(docs)["auth"]["client_cert_roles"]
+        self.assertEqual(rendered.split(","), roles)
+        self.assertNotIn("client_cert_roles",
+                         config_of(self.render_ok({}))["auth"])
+        # Only verified client certificates map to roles: mTLS is needed.
+        rc, _, err = render(merge(BASE, {"auth": {"clientCertRoles": roles}}))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("auth.clientCertRoles: needs tls.enabled and "
+                      "tls.clientAuth", err)
+
+    def test_short_bootstrap_key_fails(self):
+        rc, _, err = render(merge(BASE, {"auth": {"bootstrapAdminKey":
+                                                  "k" * 31}}))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("auth.bootstrapAdminKey: is 31 characters; rapportd "
+                      "requires at least 32", err)
+        self.render_ok({"auth": {"bootstrapAdminKey": "k" * 32}})
+
+    def test_duration_minimums_fail(self):
+        rc, _, err = render(merge(BASE, {
+            "auth": {"keyRefresh": "50ms"},
+            "tls": {"reloadInterval": "999ms"},
+            "limits": {"maxDeadline": "0s"}}))
+        self.assertNotEqual(rc, 0)
+        for msg in ("auth.keyRefresh: 50ms is shorter than 100ms",
+                    "tls.reloadInterval: 999ms is shorter than 1s",
+                    "limits.maxDeadline: 0s is shorter than 1s"):
+            self.assertIn(msg, err)
+        self.render_ok({"auth": {"keyRefresh": "100ms"},
+                        "tls": {"reloadInterval": "1s"},
+                        "limits": {"maxDeadline": "1000ms"}})
+
+    def test_tls_secret_mounted_as_directory(self):
+        # cert-manager rotates the Secret in place; the kubelet only updates
+        # directory mounts (atomic symlink swap), never subPath ones.
+        docs = self.render_ok({"tls": {"enabled": True,
+                                       "existingSecret": "rapport-tls",
+                                       "clientAuth": True},
+                               "auth": {"bootstrapAdminKey": BOOTSTRAP_KEY}})
+        pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+        mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+        secret_volumes = [v["name"] for v in pod["volumes"] if "secret" in v]
+        self.assertEqual(sorted(secret_volumes),
+                         ["bootstrap-admin-key", "tls"])
+        for name in secret_volumes:
+            self.assertNotIn("subPath", mounts[name])
+            self.assertTrue(mounts[name]["readOnly"])
+        self.assertEqual(mounts["tls"]["mountPath"], "/etc/rapport/tls")
+        for key in ("cert", "key", "client_ca"):
+            self.assertTrue(config_of(docs)["tls"][key].startswith(
+                mounts["tls"]["mountPath"] + "/"))
+
+    def test_bootstrap_key_as_file(self):
+        docs = self.render_ok({"auth": {"bootstrapAdminKey": BOOTSTRAP_KEY}})
+        env = env_of(docs)
+        self.assertNotIn("RAPPORT_BOOTSTRAP_ADMIN_KEY", env)
+        path = env["RAPPORT_BOOTSTRAP_ADMIN_KEY_FILE"]["value"]
+        self.assertEqual(path, "/etc/rapport/secrets/bootstrap-admin-key")
+        pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+        self.assertIn({"name": "bootstrap-admin-key", "secret": {
+            "secretName": "rel-rapport", "defaultMode": 0o440,
+            "optional": True,
+            "items": [{"key": "bootstrap-admin-key",
+                       "path": "bootstrap-admin-key"}]}}, pod["volumes"])
+        mount = [m for m in pod["containers"][0]["volumeMounts"]
+                 if m["name"] == "bootstrap-admin-key"][0]
+        self.assertEqual(mount["mountPath"] + "/bootstrap-admin-key", path)
+        secret = [s for s in of_kind(docs, "Secret")
+                  if s["metadata"]["name"] == "rel-rapport"][0]
+        self.assertEqual(base64.b64decode(secret["data"]
+                                          ["bootstrap-admin-key"]).decode(),
+                         BOOTSTRAP_KEY)
+        for d in docs:
+            if d["kind"] != "Secret":
+                self.assertNotIn(BOOTSTRAP_KEY, json.dumps(d))
+
+        # No key configured: no file setting (rapportd would fail on a
+        # missing file), no volume, no variable.
+        docs = self.render_ok({})
+        self.assertFalse({"RAPPORT_BOOTSTRAP_ADMIN_KEY",
+                          "RAPPORT_BOOTSTRAP_ADMIN_KEY_FILE"} & set(env_of(docs)))
+        pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+        self.assertNotIn("bootstrap-admin-key",
+                         [v["name"] for v in pod["volumes"]])
+
+        # An existing Secret declared to hold the key: the file, from it.
+        existing = {"existingSecret": "creds",
+                    "existingSecretAdminKeyKey": "admin.key"}
+        docs = self.render_ok({"auth": dict(existing,
+                                            existingSecretHasAdminKey=True),
+                               "externalDatabase": {"password": ""}})
+        self.assertIn("RAPPORT_BOOTSTRAP_ADMIN_KEY_FILE", env_of(docs))
+        vol = [v for v in one(docs, "Deployment")["spec"]["template"]["spec"]
+               ["volumes"] if v["name"] == "bootstrap-admin-key"][0]
+        self.assertEqual(vol["secret"]["secretName"], "creds")
+        self.assertEqual(vol["secret"]["items"][0]["key"], "admin.key")
+
+        # An existing Secret that may or may not hold it: the optional
+        # variable, as before.
+        docs = self.render_ok({"auth": existing,
+                               "externalDatabase": {"password": ""}})
+        env = env_of(docs)
+        self.assertNotIn("RAPPORT_BOOTSTRAP_ADMIN_KEY_FILE", env)
+        self.assertEqual(env["RAPPORT_BOOTSTRAP_ADMIN_KEY"]["valueFrom"]
+                         ["secretKeyRef"], {"name": "creds",
+                                            "key": "admin.key",
+                                            "optional": True})
+
+    def test_notes(self):
+        text = notes({"auth": {"bootstrapAdminKey": BOOTSTRAP_KEY}})
+        for s in ("kubectl -n crm get secret rel-rapport -o jsonpath="
+                  "'{.data.bootstrap-admin-key}' | base64 -d",
+                  "rapport.v1.AdminService/CreateApiKey",
+                  'authorization: Bearer $BOOTSTRAP_KEY',
+                  '"name": "apiKeys/bootstrap"',
+                  "rapport.v1.AdminService/RevokeApiKey",
+                  "grpcurl -plaintext"):
+            self.assertIn(s, text)
+        self.assertNotIn(BOOTSTRAP_KEY, text)
+        text = notes({"auth": {"existingSecret": "creds",
+                               "existingSecretAdminKeyKey": "admin.key"},
+                      "externalDatabase": {"password": ""},
+                      "tls": {"enabled": True, "existingSecret": "t",
+                              "clientAuth": True,
+                              "clientAuthMode": "optional"}})
+        self.assertIn("jsonpath='{.data.admin\\.key}'", text)
+        self.assertIn("client certificates verified when presented", text)
+        self.assertIn("grpcurl -cacert ca.crt", text)
+        self.assertIn("No bootstrap admin key was set", notes({}))
 
     def test_toggles(self):
         base = self.render_ok({})
@@ -389,7 +600,17 @@ class RenderTest(unittest.TestCase):
 
     @unittest.skipUnless(RAPPORTD, "no rapportd given")
     def test_rapportd_accepts_rendered_config(self):
-        for overrides in ({}, {"plugins": {"config": {"x.y": {"a": 1}}}}):
+        for overrides in ({}, {"plugins": {"config": {"x.y": {"a": 1}}}},
+                          {"auth": {"clientCertRoles": ["spiffe://a/b=ADMIN",
+                                                        "c=READER"],
+                                    "keyRefresh": "100ms"},
+                           "tls": {"enabled": True, "existingSecret": "t",
+                                   "clientAuth": True,
+                                   "clientAuthMode": "optional",
+                                   "reloadInterval": "1s"},
+                           "limits": {"ratePerKey": 0, "rateBurst": 1,
+                                      "maxDeadline": "1s",
+                                      "maxConcurrentStreams": 1}}):
             cfg = config_of(self.render_ok(overrides))
             cfg["db"].update({"host": "127.0.0.1", "port": 1,
                               "connect_timeout": "1s"})

@@ -100,35 +100,78 @@ app.kubernetes.io/part-of: rapport
   "insecure" (and (not .Values.tls.enabled) .Values.server.insecure)
   "migrate_on_start" (not .Values.migration.enabled)
   "outbox" (dict "lease" .Values.server.outboxLease)
+  "auth" (dict "key_refresh" .Values.auth.keyRefresh)
+  "limits" (dict "rate_per_key" (int64 .Values.limits.ratePerKey) "rate_burst" (int64 .Values.limits.rateBurst) "max_deadline" .Values.limits.maxDeadline "max_concurrent_streams" (int64 .Values.limits.maxConcurrentStreams))
   "db" (dict "host" $db.host "port" (int $db.port) "user" $db.user "name" $db.database "connect_timeout" $db.connectTimeout "io_timeout" $db.ioTimeout)
   "plugins" (dict "dir" "/opt/rapport/plugins" "paths" $paths "required" .Values.plugins.required "config" .Values.plugins.config)
 -}}
 {{- if gt (int $db.poolSize) 0 -}}
 {{- $_ := set $cfg.db "pool_size" (int $db.poolSize) -}}
 {{- end -}}
+{{- /* rapportd reads a list setting from YAML as one comma-separated value. */ -}}
+{{- with .Values.auth.clientCertRoles -}}
+{{- $_ := set $cfg.auth "client_cert_roles" (join "," .) -}}
+{{- end -}}
 {{- if .Values.tls.enabled -}}
-{{- $tls := dict "cert" "/etc/rapport/tls/tls.crt" "key" "/etc/rapport/tls/tls.key" -}}
+{{- $tls := dict "cert" "/etc/rapport/tls/tls.crt" "key" "/etc/rapport/tls/tls.key" "reload_interval" .Values.tls.reloadInterval -}}
 {{- if .Values.tls.clientAuth -}}
 {{- $_ := set $tls "client_ca" "/etc/rapport/tls/ca.crt" -}}
+{{- $_ := set $tls "client_auth" .Values.tls.clientAuthMode -}}
 {{- end -}}
 {{- $_ := set $cfg "tls" $tls -}}
 {{- end -}}
 {{- toYaml (mergeOverwrite $cfg .Values.server.extraConfig) -}}
 {{- end -}}
 
+{{/*
+rapport.bootstrapKeyMode: how the bootstrap admin key reaches rapportd.
+"file": the Secret surely holds it (the chart's Secret with
+auth.bootstrapAdminKey, or auth.existingSecretHasAdminKey), so it is mounted
+and RAPPORT_BOOTSTRAP_ADMIN_KEY_FILE names it. "env": auth.existingSecret may
+or may not hold it; rapportd refuses to start when the file setting names a
+missing file, so it comes as an optional environment variable instead. "":
+there is none.
+*/}}
+{{- define "rapport.bootstrapKeyMode" -}}
+{{- if .Values.auth.existingSecret -}}
+{{- ternary "file" "env" (.Values.auth.existingSecretHasAdminKey | default false) -}}
+{{- else if .Values.auth.bootstrapAdminKey -}}
+file
+{{- end -}}
+{{- end -}}
+
+{{/* rapport.bootstrapKeyDir: where the bootstrap admin key file is mounted. */}}
+{{- define "rapport.bootstrapKeyDir" -}}
+/etc/rapport/secrets
+{{- end -}}
+
 {{/* rapport.secretEnv: DB password and bootstrap admin key from the Secret. */}}
 {{- define "rapport.secretEnv" -}}
+{{- $mode := include "rapport.bootstrapKeyMode" . -}}
 - name: RAPPORT_DB_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ include "rapport.secretName" . }}
       key: {{ .Values.auth.existingSecretPasswordKey }}
+{{- if eq $mode "file" }}
+- name: RAPPORT_BOOTSTRAP_ADMIN_KEY_FILE
+  value: {{ include "rapport.bootstrapKeyDir" . }}/bootstrap-admin-key
+{{- else if eq $mode "env" }}
 - name: RAPPORT_BOOTSTRAP_ADMIN_KEY
   valueFrom:
     secretKeyRef:
       name: {{ include "rapport.secretName" . }}
       key: {{ .Values.auth.existingSecretAdminKeyKey }}
       optional: true
+{{- end }}
+{{- end -}}
+
+{{/* rapport.durationMs: a duration such as 500ms, 2s, 5m or 1h in milliseconds (call only on matching values). */}}
+{{- define "rapport.durationMs" -}}
+{{- $d := toString . -}}
+{{- $n := int64 (regexReplaceAll "^([0-9]+)(ms|s|m|h)$" $d "${1}") -}}
+{{- $unit := regexReplaceAll "^[0-9]+(ms|s|m|h)$" $d "${1}" -}}
+{{- mul $n (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) $unit) -}}
 {{- end -}}
 
 {{/* rapport.validateValues: checks values across keys; fails once with every message. */}}
@@ -151,6 +194,34 @@ app.kubernetes.io/part-of: rapport
 {{- end -}}
 {{- if and .Values.tls.clientAuth (not .Values.tls.enabled) -}}
 {{- $msgs = append $msgs "tls.clientAuth: needs tls.enabled" -}}
+{{- end -}}
+{{- if not (has (toString .Values.tls.clientAuthMode) (list "require" "optional")) -}}
+{{- $msgs = append $msgs (printf "tls.clientAuthMode: %q is not \"require\" or \"optional\"" (toString .Values.tls.clientAuthMode)) -}}
+{{- end -}}
+{{- if and .Values.auth.clientCertRoles (not (and .Values.tls.enabled .Values.tls.clientAuth)) -}}
+{{- $msgs = append $msgs "auth.clientCertRoles: needs tls.enabled and tls.clientAuth (only verified client certificates map to roles)" -}}
+{{- end -}}
+{{- range .Values.auth.clientCertRoles -}}
+{{- if not (regexMatch "^[^,=]+=[^,=]+$" (toString .)) -}}
+{{- $msgs = append $msgs (printf "auth.clientCertRoles: %q is not identity=ROLE (no commas)" (toString .)) -}}
+{{- end -}}
+{{- end -}}
+{{- $key := .Values.auth.bootstrapAdminKey | default "" | toString -}}
+{{- if and $key (lt (len $key) 32) -}}
+{{- $msgs = append $msgs (printf "auth.bootstrapAdminKey: is %d characters; rapportd requires at least 32 (generate one with `openssl rand -hex 32`)" (len $key)) -}}
+{{- end -}}
+{{- $durations := list
+  (dict "name" "tls.reloadInterval" "value" .Values.tls.reloadInterval "minMs" 1000 "min" "1s")
+  (dict "name" "auth.keyRefresh" "value" .Values.auth.keyRefresh "minMs" 100 "min" "100ms")
+  (dict "name" "limits.maxDeadline" "value" .Values.limits.maxDeadline "minMs" 1000 "min" "1s")
+-}}
+{{- range $durations -}}
+{{- $v := toString .value -}}
+{{- if not (regexMatch "^[0-9]+(ms|s|m|h)$" $v) -}}
+{{- $msgs = append $msgs (printf "%s: %q is not a duration such as 500ms, 2s, 5m or 1h" .name $v) -}}
+{{- else if lt (int64 (include "rapport.durationMs" $v)) (int64 .minMs) -}}
+{{- $msgs = append $msgs (printf "%s: %s is shorter than %s, which rapportd refuses" .name $v .min) -}}
+{{- end -}}
 {{- end -}}
 {{- if eq (toString .Values.image.tag) "latest" -}}
 {{- $msgs = append $msgs "image.tag: pin a version, not \"latest\"" -}}
