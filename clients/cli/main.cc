@@ -24,7 +24,9 @@ Examples:
   rapportctl contacts import customers.csv --report errors.csv
   rapportctl contacts list --filter 'tags:"vip"' --all -o json
   rapportctl contacts export --filter 'tags:"vip"' --format csv -O vips.csv
-  rapportctl --addr rapport.example.com:443 --tls-ca ca.pem admin plugins)");
+  rapportctl --addr rapport.example.com:443 --tls-ca ca.pem admin plugins
+  rapportctl admin keys create --display-name ci --role READER --ttl 90d
+  rapportctl admin audit --filter 'code != "OK"')");
   app.require_subcommand(1);
   app.fallthrough();  // global flags may follow the sub-command
 

@@ -1,4 +1,5 @@
-// rapportctl interactions …, admin …, config ….
+// rapportctl interactions …, admin … (plugins, parked events, API keys, the
+// audit log), config ….
 #include <google/protobuf/util/time_util.h>
 
 #include <cstdio>
@@ -8,8 +9,14 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/output.h"
@@ -40,6 +47,103 @@ Table InteractionTable(
   return table;
 }
 
+Table ApiKeyTable(
+    const google::protobuf::RepeatedPtrField<rapport::v1::ApiKey>& keys) {
+  Table table({"NAME", "DISPLAY NAME", "ROLE", "STATE", "PREFIX", "CREATED",
+               "EXPIRES", "CREATOR"});
+  for (const rapport::v1::ApiKey& k : keys) {
+    std::string expires = TimeString(k.expire_time());
+    table.AddRow({k.name(), k.display_name(), k.role(),
+                  rapport::v1::ApiKey::State_Name(k.state()), k.secret_prefix(),
+                  TimeString(k.create_time()),
+                  expires.empty() ? "never" : expires, k.creator()});
+  }
+  return table;
+}
+
+// "/rapport.v1.ContactService/CreateContact" -> "ContactService/CreateContact"
+// (the service without its package, then the method).
+std::string ShortMethod(const std::string& method) {
+  absl::string_view m = method;
+  absl::ConsumePrefix(&m, "/");
+  const size_t slash = m.find('/');
+  const size_t dot = m.substr(0, slash).rfind('.');
+  if (dot != absl::string_view::npos) m.remove_prefix(dot + 1);
+  return std::string(m);
+}
+
+Table AuditTable(
+    const google::protobuf::RepeatedPtrField<rapport::v1::AuditEvent>& list) {
+  Table table({"TIME", "PRINCIPAL", "ROLE", "METHOD", "RESOURCE", "CODE",
+               "REQUEST ID"});
+  for (const rapport::v1::AuditEvent& e : list) {
+    table.AddRow({TimeString(e.event_time()), e.principal(), e.role(),
+                  ShortMethod(e.method()), e.resource(), e.code(),
+                  e.request_id()});
+  }
+  return table;
+}
+
+// Parses a time to live: one or more NUMBER UNIT pairs, UNIT one of w
+// (weeks), d (days), h (hours), m (minutes), s (seconds), e.g. "90d", "12h",
+// "1d12h". False unless well-formed, positive and finite.
+bool ParseTtl(absl::string_view text, absl::Duration* ttl) {
+  absl::Duration total = absl::ZeroDuration();
+  if (text.empty()) return false;
+  while (!text.empty()) {
+    size_t digits = 0;
+    while (digits < text.size() && absl::ascii_isdigit(text[digits])) {
+      ++digits;
+    }
+    int64_t count = 0;
+    if (digits == 0 || digits == text.size() ||
+        !absl::SimpleAtoi(text.substr(0, digits), &count)) {
+      return false;
+    }
+    absl::Duration unit;
+    switch (text[digits]) {
+      case 'w':
+        unit = absl::Hours(24 * 7);
+        break;
+      case 'd':
+        unit = absl::Hours(24);
+        break;
+      case 'h':
+        unit = absl::Hours(1);
+        break;
+      case 'm':
+        unit = absl::Minutes(1);
+        break;
+      case 's':
+        unit = absl::Seconds(1);
+        break;
+      default:
+        return false;
+    }
+    total += count * unit;
+    text.remove_prefix(digits + 1);
+  }
+  if (total <= absl::ZeroDuration() || total == absl::InfiniteDuration()) {
+    return false;
+  }
+  *ttl = total;
+  return true;
+}
+
+// The built-in roles in any case ("reader" -> "READER"); other (plugin)
+// roles as given.
+std::string NormalizeRole(const std::string& role) {
+  std::string upper = absl::AsciiStrToUpper(role);
+  if (upper == "ADMIN" || upper == "AGENT" || upper == "READER") return upper;
+  return role;
+}
+
+// "apiKeys/ID" as given; a bare "ID" gets the "apiKeys/" prefix.
+std::string ApiKeyName(const std::string& name_or_id) {
+  if (absl::StrContains(name_or_id, '/')) return name_or_id;
+  return absl::StrCat("apiKeys/", name_or_id);
+}
+
 // Parses "key=value" items into `out`; false (and a usage error) if one has
 // no '='.
 bool ParseAttributes(const std::vector<std::string>& items,
@@ -53,6 +157,249 @@ bool ParseAttributes(const std::vector<std::string>& items,
     (*out)[item.substr(0, eq)] = item.substr(eq + 1);
   }
   return true;
+}
+
+// admin keys create | list | revoke.
+void AddApiKeyCommands(CLI::App* admin, GlobalFlags* flags, Action* action) {
+  CLI::App* group = admin->add_subcommand(
+      "keys", "Create, list and revoke API keys (callers' credentials)");
+  group->require_subcommand(1);
+  group->footer(R"(A caller presents a key as 'authorization: Bearer <secret>'
+(rapportctl: --api-key or RAPPORT_API_KEY). The server keeps only a hash of
+the secret: it is shown once, by `keys create`.
+
+Examples:
+  rapportctl admin keys create --display-name "billing prod" --role AGENT
+  rapportctl admin keys create --display-name ci --role READER --ttl 90d -o json
+  rapportctl admin keys list --show-revoked --all
+  rapportctl admin keys revoke apiKeys/3f9a1c0b7d2e4a61)");
+
+  // admin keys create
+  struct CreateArgs {
+    std::string display_name, role, expire_time, ttl;
+  };
+  auto create_args = std::make_shared<CreateArgs>();
+  CLI::App* create = group->add_subcommand(
+      "create", "Create an API key and show its secret (only this once)");
+  create->footer(
+      R"(Prints the key and its secret. The secret is shown only once:
+store it now (a secret manager, a Kubernetes Secret, ...). With -o json or
+-o yaml it is the `secret` field of the CreateApiKeyResponse.
+
+--ttl is a count and a unit, or several: w (weeks), d (days), h (hours),
+m (minutes), s (seconds), e.g. 90d, 12h, 1d12h. Without --ttl or
+--expire-time the key never expires (revoke it when done).
+
+Examples:
+  rapportctl admin keys create --display-name "billing prod" --role AGENT
+  rapportctl admin keys create --display-name ci --role READER --ttl 90d
+  rapportctl admin keys create --display-name audit --role READER \
+      --expire-time 2027-01-01T00:00:00Z -o json | jq -r .secret)");
+  create
+      ->add_option("--display-name", create_args->display_name,
+                   "Who or what uses the key, e.g. \"billing prod\"")
+      ->required();
+  create
+      ->add_option("--role", create_args->role,
+                   "ADMIN, AGENT, READER, or a plugin role such as "
+                   "rapport.loyalty.manager")
+      ->required();
+  CLI::Option* expire_option =
+      create->add_option("--expire-time", create_args->expire_time,
+                         "Refuse the key after this time, RFC 3339");
+  create
+      ->add_option("--ttl", create_args->ttl,
+                   "Refuse the key after this long, e.g. 90d or 12h")
+      ->excludes(expire_option);
+  create->callback([flags, action, create_args] {
+    *action = [flags, create_args]() -> int {
+      rapport::v1::CreateApiKeyRequest request;
+      rapport::v1::ApiKey* key = request.mutable_api_key();
+      key->set_display_name(create_args->display_name);
+      key->set_role(NormalizeRole(create_args->role));
+      if (!create_args->expire_time.empty()) {
+        if (!TimeUtil::FromString(create_args->expire_time,
+                                  key->mutable_expire_time())) {
+          return UsageError(
+              "--expire-time: expected RFC 3339, e.g. 2027-01-01T00:00:00Z");
+        }
+      } else if (!create_args->ttl.empty()) {
+        absl::Duration ttl;
+        if (!ParseTtl(create_args->ttl, &ttl)) {
+          return UsageError(absl::StrCat(
+              "--ttl ", create_args->ttl,
+              ": expected a positive duration such as 90d, 12h or 1d12h"));
+        }
+        const absl::Time expire = absl::Now() + ttl;
+        if (expire >= absl::FromUnixSeconds(TimeUtil::kTimestampMaxSeconds)) {
+          return UsageError(
+              absl::StrCat("--ttl ", create_args->ttl, ": too long"));
+        }
+        key->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(expire));
+      }
+      auto client = Connect(*flags);
+      if (!client.ok()) return ReportError(client.status());
+      rapport::v1::CreateApiKeyResponse response;
+      grpc::Status status = (*client)->admin().CreateApiKey(
+          (*client)->Context().get(), request, &response);
+      if (!status.ok()) return ReportError(status);
+      google::protobuf::RepeatedPtrField<rapport::v1::ApiKey> one;
+      *one.Add() = response.api_key();
+      PrintResult(response, flags->output, [&] { return ApiKeyTable(one); });
+      if (flags->output == "table") {
+        std::printf(
+            "\nSECRET: %s\n"
+            "This secret is shown only once: store it now. It cannot be "
+            "retrieved again.\n",
+            response.secret().c_str());
+      }
+      return kExitOk;
+    };
+  });
+
+  // admin keys list
+  struct ListArgs {
+    std::string page_token;
+    int page_size = 0;
+    bool all = false, show_revoked = false;
+  };
+  auto list_args = std::make_shared<ListArgs>();
+  CLI::App* list = group->add_subcommand(
+      "list", "List API keys, newest first (never their secrets)");
+  list->footer(R"(Examples:
+  rapportctl admin keys list
+  rapportctl admin keys list --show-revoked --all -o json)");
+  list->add_option("--page-size", list_args->page_size,
+                   "Page size (server default 50, at most 1000)");
+  list->add_option("--page-token", list_args->page_token,
+                   "next_page_token of a previous page");
+  list->add_flag("--all", list_args->all, "Follow page tokens to the end");
+  list->add_flag("--show-revoked", list_args->show_revoked,
+                 "Include revoked keys");
+  list->callback([flags, action, list_args] {
+    *action = [flags, list_args]() -> int {
+      auto client = Connect(*flags);
+      if (!client.ok()) return ReportError(client.status());
+      rapport::v1::ListApiKeysRequest request;
+      request.set_page_size(list_args->page_size);
+      request.set_page_token(list_args->page_token);
+      request.set_show_revoked(list_args->show_revoked);
+      rapport::v1::ListApiKeysResponse all;
+      while (true) {
+        rapport::v1::ListApiKeysResponse page;
+        grpc::Status status = (*client)->admin().ListApiKeys(
+            (*client)->Context().get(), request, &page);
+        if (!status.ok()) return ReportError(status);
+        for (auto& item : *page.mutable_api_keys()) {
+          *all.add_api_keys() = std::move(item);
+        }
+        all.set_next_page_token(page.next_page_token());
+        if (!list_args->all || page.next_page_token().empty()) break;
+        request.set_page_token(page.next_page_token());
+      }
+      PrintResult(all, flags->output,
+                  [&] { return ApiKeyTable(all.api_keys()); });
+      if (flags->output == "table" && !all.next_page_token().empty()) {
+        std::fprintf(stderr, "more: --page-token %s (or --all)\n",
+                     all.next_page_token().c_str());
+      }
+      return kExitOk;
+    };
+  });
+
+  // admin keys revoke
+  auto revoke_name = std::make_shared<std::string>();
+  CLI::App* revoke = group->add_subcommand(
+      "revoke", "Revoke an API key: it is refused from now on");
+  revoke->footer(R"(Takes effect at once on the replica that serves the call, on
+the others within auth.key_refresh. Revoking a revoked key is not an error.
+
+Examples:
+  rapportctl admin keys revoke apiKeys/3f9a1c0b7d2e4a61
+  rapportctl admin keys revoke 3f9a1c0b7d2e4a61)");
+  revoke->add_option("NAME", *revoke_name, "apiKeys/ID, or the bare ID")
+      ->required();
+  revoke->callback([flags, action, revoke_name] {
+    *action = [flags, revoke_name]() -> int {
+      if (revoke_name->empty()) return UsageError("NAME must not be empty");
+      auto client = Connect(*flags);
+      if (!client.ok()) return ReportError(client.status());
+      rapport::v1::RevokeApiKeyRequest request;
+      request.set_name(ApiKeyName(*revoke_name));
+      rapport::v1::ApiKey result;
+      grpc::Status status = (*client)->admin().RevokeApiKey(
+          (*client)->Context().get(), request, &result);
+      if (!status.ok()) return ReportError(status);
+      google::protobuf::RepeatedPtrField<rapport::v1::ApiKey> one;
+      *one.Add() = result;
+      PrintResult(result, flags->output, [&] { return ApiKeyTable(one); });
+      return kExitOk;
+    };
+  });
+}
+
+// admin audit
+void AddAuditCommand(CLI::App* admin, GlobalFlags* flags, Action* action) {
+  struct AuditArgs {
+    std::string filter, page_token;
+    int page_size = 0;
+    bool all = false;
+  };
+  auto args = std::make_shared<AuditArgs>();
+  CLI::App* audit = admin->add_subcommand(
+      "audit",
+      "List audit events (calls that changed something), newest first");
+  audit->footer(
+      R"(Every mutating call is recorded, allowed or not: who (principal,
+role), what (method, resource), the outcome (code) and the request id. The
+filter (AIP-160) may use principal, role, method (the full gRPC method),
+resource, code, request_id and event_time (RFC 3339). Events are written
+asynchronously: a call shows up within a fraction of a second.
+
+Examples:
+  rapportctl admin audit
+  rapportctl admin audit --filter 'principal = "apiKeys/3f9a1c0b7d2e4a61"' --all
+  rapportctl admin audit --filter 'code != "OK"' --page-size 20
+  rapportctl admin audit --all -o json \
+      --filter 'event_time >= "2026-01-01T00:00:00Z"'
+  rapportctl admin audit -o json \
+      --filter 'method = "/rapport.v1.ContactService/EraseContact"')");
+  audit->add_option("--filter", args->filter, "AIP-160 filter");
+  audit->add_option("--page-size", args->page_size,
+                    "Page size (server default 50, at most 1000)");
+  audit->add_option("--page-token", args->page_token,
+                    "next_page_token of a previous page");
+  audit->add_flag("--all", args->all, "Follow page tokens to the end");
+  audit->callback([flags, action, args] {
+    *action = [flags, args]() -> int {
+      auto client = Connect(*flags);
+      if (!client.ok()) return ReportError(client.status());
+      rapport::v1::ListAuditEventsRequest request;
+      request.set_filter(args->filter);
+      request.set_page_size(args->page_size);
+      request.set_page_token(args->page_token);
+      rapport::v1::ListAuditEventsResponse all;
+      while (true) {
+        rapport::v1::ListAuditEventsResponse page;
+        grpc::Status status = (*client)->admin().ListAuditEvents(
+            (*client)->Context().get(), request, &page);
+        if (!status.ok()) return ReportError(status);
+        for (auto& item : *page.mutable_audit_events()) {
+          *all.add_audit_events() = std::move(item);
+        }
+        all.set_next_page_token(page.next_page_token());
+        if (!args->all || page.next_page_token().empty()) break;
+        request.set_page_token(page.next_page_token());
+      }
+      PrintResult(all, flags->output,
+                  [&] { return AuditTable(all.audit_events()); });
+      if (flags->output == "table" && !all.next_page_token().empty()) {
+        std::fprintf(stderr, "more: --page-token %s (or --all)\n",
+                     all.next_page_token().c_str());
+      }
+      return kExitOk;
+    };
+  });
 }
 
 }  // namespace
@@ -233,12 +580,19 @@ void AddInteractionCommands(CLI::App* app, GlobalFlags* flags, Action* action) {
 
 void AddAdminCommands(CLI::App* app, GlobalFlags* flags, Action* action) {
   CLI::App* group = app->add_subcommand(
-      "admin", "Operate the server: plugins and parked events");
+      "admin",
+      "Operate the server: plugins, parked events, API keys and the audit "
+      "log");
   group->require_subcommand(1);
   group->footer(R"(Examples:
   rapportctl admin plugins
   rapportctl admin parked --subscriber acme.sync
-  rapportctl admin retry-parked acme.sync 1042)");
+  rapportctl admin retry-parked acme.sync 1042
+  rapportctl admin keys create --display-name "billing prod" --role AGENT \
+      --ttl 90d
+  rapportctl admin keys list --show-revoked
+  rapportctl admin keys revoke apiKeys/3f9a1c0b7d2e4a61
+  rapportctl admin audit --filter 'code != "OK"' --page-size 20)");
 
   CLI::App* plugins =
       group->add_subcommand("plugins", "List the plugins and their state");
@@ -335,6 +689,9 @@ void AddAdminCommands(CLI::App* app, GlobalFlags* flags, Action* action) {
       return kExitOk;
     };
   });
+
+  AddApiKeyCommands(group, flags, action);
+  AddAuditCommand(group, flags, action);
 }
 
 void AddConfigCommands(CLI::App* app, GlobalFlags* flags, Action* action) {

@@ -166,8 +166,25 @@ class AccessLogInterceptor final : public grpc::experimental::Interceptor {
       methods->GetSendInitialMetadata()->insert({kRequestIdKey, request_id_});
     }
     if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        methods->GetRecvMessage() != nullptr) {
+      got_request_ = true;
+    }
+    if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS)) {
-      const grpc::Status status = methods->GetSendStatus();
+      grpc::Status status = methods->GetSendStatus();
+      if (status.error_code() == grpc::StatusCode::INTERNAL &&
+          status.error_message().empty() && !got_request_) {
+        // gRPC answers a request it cannot parse (bad protobuf, or a string
+        // field that is not UTF-8) with INTERNAL and no message before any
+        // handler runs. It is the caller's error: say so.
+        status = grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("the request is not a valid ", info_->method(),
+                         " request message (protobuf encoding, or a string "
+                         "field that is not valid UTF-8)"));
+        methods->ModifySendStatus(status);
+      }
       if (deadline_cap_ != nullptr) {
         deadline_cap_->Done(deadline_ticket_);
         deadline_ticket_ = 0;
@@ -225,6 +242,7 @@ class AccessLogInterceptor final : public grpc::experimental::Interceptor {
   DeadlineCap* const deadline_cap_;                 // may be null
   const absl::Time start_;
   bool audited_ = false;
+  bool got_request_ = false;
   const google::protobuf::MethodDescriptor* proto_method_ = nullptr;
   uint64_t deadline_ticket_ = 0;
   std::string collection_;

@@ -5,16 +5,34 @@
 
 #include <grpcpp/support/status.h>
 
+#include <cstddef>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 
 namespace rapport {
 
+// Messages travel in HTTP/2 trailers, which clients cap (8 KiB by
+// default; a larger one makes the client fail with RESOURCE_EXHAUSTED and
+// lose the real error), so they are cut to kMaxStatusMessageBytes at a
+// UTF-8 boundary.
+inline constexpr size_t kMaxStatusMessageBytes = 2048;
+
 inline grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
+  std::string message(status.message());
+  if (message.size() > kMaxStatusMessageBytes) {
+    size_t cut = kMaxStatusMessageBytes;
+    while (cut > 0 &&
+           (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    message.resize(cut);
+    message += "...";
+  }
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
+                      std::move(message));
 }
 
 }  // namespace rapport

@@ -356,11 +356,11 @@ absl::Status Flatten(const YAML::Node& node, const std::string& prefix,
     // variable and the flag take (list-valued options split it again).
     std::string joined;
     for (const auto& item : node) {
-      if (!item.IsScalar() || item.as<std::string>().find(',') !=
-                                  std::string::npos) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "config file: \"", prefix,
-            "\" must be a list of single values without commas"));
+      if (!item.IsScalar() ||
+          item.as<std::string>().find(',') != std::string::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("config file: \"", prefix,
+                         "\" must be a list of single values without commas"));
       }
       absl::StrAppend(&joined, joined.empty() ? "" : ",",
                       item.as<std::string>());

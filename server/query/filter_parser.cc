@@ -430,7 +430,18 @@ size_t CharPosition(absl::string_view text, size_t offset) {
 }
 
 std::string QuoteForMessage(absl::string_view text) {
-  return absl::StrCat("\"", absl::Utf8SafeCHexEscape(text), "\"");
+  // Messages travel in HTTP/2 trailers, which clients cap (8 KiB by
+  // default): never echo unbounded input. Cut at a UTF-8 boundary.
+  constexpr size_t kMaxBytes = 64;
+  if (text.size() <= kMaxBytes) {
+    return absl::StrCat("\"", absl::Utf8SafeCHexEscape(text), "\"");
+  }
+  size_t cut = kMaxBytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
+  return absl::StrCat("\"", absl::Utf8SafeCHexEscape(text.substr(0, cut)),
+                      "...\" (", text.size(), " bytes)");
 }
 
 absl::StatusOr<ParsedFilter> ParseFilter(absl::string_view filter) {

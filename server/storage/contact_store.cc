@@ -48,10 +48,10 @@ absl::Status NotFoundOrDeleted(const Contact& c) {
 
 absl::Status CheckEtag(const Contact& current, absl::string_view etag) {
   if (etag.empty() || etag == current.etag()) return absl::OkStatus();
+  // The caller's etag is not echoed: it may be arbitrarily long.
   return absl::AbortedError(absl::StrCat(
-      "contact ", current.id(), " changed since it was read (etag \"", etag,
-      "\", current \"", current.etag(),
-      "\"); read it again and reapply the change"));
+      "contact ", current.id(), " changed since it was read (current etag \"",
+      current.etag(), "\"); read it again and reapply the change"));
 }
 
 // Looks up an idempotency key. nullopt when unused.

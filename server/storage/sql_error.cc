@@ -48,6 +48,9 @@ absl::Status StatusFromSqlException(const sql::SQLException& e,
     case 1406:  // ER_DATA_TOO_LONG: validation should have caught it.
       return absl::InvalidArgumentError(
           absl::StrCat(context, ": a value is too long (", e.what(), ")"));
+    case 1366:  // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: likewise.
+      return absl::InvalidArgumentError(
+          absl::StrCat(context, ": a value cannot be stored (", e.what(), ")"));
     default:
       break;
   }

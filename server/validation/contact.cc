@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
 #include "server/common/status_macros.h"
 #include "server/validation/internal/text.h"
 #include "server/validation/validation.h"
@@ -149,6 +150,19 @@ absl::Status NormalizeContact(Contact* c, const ContactOptions& options,
   if (c->has_address()) {
     RAPPORT_RETURN_IF_ERROR(
         NormalizeAddress(c->mutable_address(), path("address")));
+    // Each field is within its own limit, but all of them together must also
+    // fit the stored form (JSON in a 4096-byte column): five 200-character
+    // lines of 4-byte characters would not.
+    std::string json;
+    if (!google::protobuf::util::MessageToJsonString(c->address(), &json)
+             .ok() ||
+        json.size() > kMaxAddressStoredBytes) {
+      return FieldError(
+          path("address"),
+          absl::StrCat("too long altogether: ", json.size(),
+                       " bytes when stored, at most ", kMaxAddressStoredBytes,
+                       " (shorten the lines)"));
+    }
   }
 
   const int stage = c->lifecycle_stage();

@@ -167,6 +167,8 @@ absl::Status NormalizeInteraction(Interaction* i, absl::Time now,
   RAPPORT_RETURN_IF_ERROR(
       internal::TrimAndCheck(i->mutable_actor(), path("actor"), kMaxNameChars));
   RAPPORT_RETURN_IF_ERROR(NormalizeAmount(i, field_path));
+  // Stored together as one JSON object in a MEDIUMTEXT column (migration
+  // 0004): the per-entry limits keep it below about 700 KB.
   return internal::CheckAttributes(i->attributes(), path("attributes"));
 }
 

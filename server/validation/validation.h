@@ -49,6 +49,10 @@ inline constexpr size_t kMaxAttributes = 100;
 inline constexpr size_t kMaxAttributeKeyChars = 64;
 inline constexpr size_t kMaxAttributeValueChars = 1024;
 inline constexpr size_t kMaxAddressLines = 5;
+// An address altogether, as stored (JSON in a BLOB column, migration 0004).
+// The per-field limits keep it far below (about 10 KB at most); this guards
+// the column should they grow.
+inline constexpr size_t kMaxAddressStoredBytes = 65535;
 inline constexpr size_t kMaxEmailChars = 254;
 inline constexpr size_t kMaxPhoneInputBytes = 100;
 inline constexpr size_t kMaxChannelChars = 64;

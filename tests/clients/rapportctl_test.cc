@@ -1,12 +1,15 @@
 // End to end: the rapportctl binary against a real rapportd (plaintext, on a
 // kernel-picked port) on a private test database. Every sub-command's happy
 // path and one error path with its exit code; JSON output parsed back into
-// the API's messages.
+// the API's messages. API keys end to end: a key made with `admin keys
+// create` is used, refused where its role may not go, revoked, refused; the
+// audit log shows its creation.
 #include <google/protobuf/util/json_util.h>
 
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -15,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -30,6 +34,7 @@ namespace {
 
 namespace v1 = rapport::v1;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 struct RunResult {
@@ -136,6 +141,34 @@ TEST_F(RapportctlTest, HelpAndUsageErrors) {
   EXPECT_EQ(bad_flag.code, 2);
   EXPECT_THAT(bad_flag.err, StartsWith("error: USAGE: "));
   EXPECT_EQ(Run({"contacts", "list", "-o", "xml"}).code, 2);
+
+  RunResult keys_help = Run({"admin", "keys", "create", "--help"});
+  EXPECT_EQ(keys_help.code, 0);
+  EXPECT_THAT(keys_help.out, HasSubstr("shown only once"));
+  EXPECT_THAT(keys_help.out, HasSubstr("--ttl"));
+  RunResult audit_help = Run({"admin", "audit", "--help"});
+  EXPECT_EQ(audit_help.code, 0);
+  EXPECT_THAT(audit_help.out, HasSubstr("request_id"));
+  EXPECT_EQ(Run({"admin", "keys"}).code, 2);
+  // Required flags, a bad --ttl, --ttl with --expire-time, a bad time.
+  EXPECT_EQ(Run({"admin", "keys", "create", "--role", "READER"}).code, 2);
+  EXPECT_EQ(Run({"admin", "keys", "create", "--display-name", "x"}).code, 2);
+  for (const char* ttl : {"90", "90x", "d", "0d", "-1d", "1d2"}) {
+    RunResult bad_ttl = Run({"admin", "keys", "create", "--display-name", "x",
+                             "--role", "READER", "--ttl", ttl});
+    EXPECT_EQ(bad_ttl.code, 2) << ttl;
+    EXPECT_THAT(bad_ttl.err, StartsWith("error: USAGE: ")) << ttl;
+  }
+  EXPECT_EQ(
+      Run({"admin", "keys", "create", "--display-name", "x", "--role", "READER",
+           "--ttl", "1d", "--expire-time", "2099-01-01T00:00:00Z"})
+          .code,
+      2);
+  EXPECT_EQ(Run({"admin", "keys", "create", "--display-name", "x", "--role",
+                 "READER", "--expire-time", "next tuesday"})
+                .code,
+            2);
+  EXPECT_EQ(Run({"admin", "keys", "revoke"}).code, 2);
 }
 
 TEST_F(RapportctlTest, CreateGetUpdateAndTableOutput) {
@@ -297,6 +330,214 @@ TEST_F(RapportctlTest, Admin) {
   RunResult retry = Run({"admin", "retry-parked", "nobody", "12345"});
   EXPECT_EQ(retry.code, 3) << retry.err;
   EXPECT_THAT(retry.err, StartsWith("error: NOT_FOUND: "));
+}
+
+// The key called `name` in a parsed `admin keys list -o json`; nullopt if
+// it is not listed.
+std::optional<v1::ApiKey> FindKey(const v1::ListApiKeysResponse& list,
+                                  const std::string& name) {
+  for (const v1::ApiKey& key : list.api_keys()) {
+    if (key.name() == name) return key;
+  }
+  return std::nullopt;
+}
+
+TEST_F(RapportctlTest, ApiKeysCreateUseRevokeAndAudit) {
+  // A READER key, for 90 days (the role in any case).
+  const absl::Time before = absl::Now();
+  RunResult created =
+      Run({"admin", "keys", "create", "--display-name", "rapportctl reader",
+           "--role", "reader", "--ttl", "90d", "-o", "json"});
+  ASSERT_EQ(created.code, 0) << created.err;
+  const auto response = Parse<v1::CreateApiKeyResponse>(created.out);
+  const std::string secret = response.secret();
+  const v1::ApiKey& key = response.api_key();
+  ASSERT_FALSE(secret.empty()) << created.out;
+  ASSERT_THAT(key.name(), StartsWith("apiKeys/"));
+  EXPECT_EQ(key.display_name(), "rapportctl reader");
+  EXPECT_EQ(key.role(), "READER");
+  EXPECT_EQ(key.state(), v1::ApiKey::ACTIVE);
+  EXPECT_FALSE(key.secret_prefix().empty());
+  EXPECT_THAT(secret, StartsWith(key.secret_prefix()));
+  const absl::Time expire = absl::FromUnixSeconds(key.expire_time().seconds());
+  EXPECT_GE(expire, before + absl::Hours(24 * 90) - absl::Seconds(2));
+  EXPECT_LE(expire, absl::Now() + absl::Hours(24 * 90) + absl::Seconds(2));
+
+  // Table mode: the key, then the secret with a once-only warning.
+  RunResult table = Run({"admin", "keys", "create", "--display-name",
+                         "rapportctl agent", "--role", "AGENT"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out, StartsWith("NAME"));
+  EXPECT_THAT(table.out, HasSubstr("rapportctl agent"));
+  EXPECT_THAT(table.out, HasSubstr("ACTIVE"));
+  EXPECT_THAT(table.out, HasSubstr("never"));  // no expiry
+  EXPECT_THAT(table.out, HasSubstr("SECRET: "));
+  EXPECT_THAT(table.out, HasSubstr("shown only once"));
+  std::string agent_name;
+  for (absl::string_view line : absl::StrSplit(table.out, '\n')) {
+    if (absl::StartsWith(line, "apiKeys/")) {
+      agent_name = std::string(line.substr(0, line.find(' ')));
+    }
+  }
+  ASSERT_THAT(agent_name, StartsWith("apiKeys/")) << table.out;
+
+  // The reader key reads, and may neither write nor manage keys.
+  const std::map<std::string, std::string> as_reader = {
+      {"RAPPORT_API_KEY", "rk_not_this_one"}};
+  RunResult read = Run({"contacts", "list", "--api-key", secret}, as_reader);
+  EXPECT_EQ(read.code, 0) << read.err;
+  RunResult write =
+      Run({"contacts", "create", "--given-name", "Nope", "--api-key", secret},
+          as_reader);
+  EXPECT_EQ(write.code, 4);
+  EXPECT_THAT(write.err, StartsWith("error: PERMISSION_DENIED: "));
+  EXPECT_EQ(Run({"admin", "keys", "list", "--api-key", secret}).code, 4);
+
+  // Listed (newest first), never with a secret.
+  RunResult listed = Run({"admin", "keys", "list", "--all", "-o", "json"});
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  EXPECT_THAT(listed.out, Not(HasSubstr(secret)));
+  EXPECT_THAT(listed.out, Not(HasSubstr("\"secret\"")));
+  const auto keys = Parse<v1::ListApiKeysResponse>(listed.out);
+  std::optional<v1::ApiKey> listed_key = FindKey(keys, key.name());
+  ASSERT_TRUE(listed_key.has_value()) << listed.out;
+  EXPECT_EQ(listed_key->role(), "READER");
+  EXPECT_EQ(listed_key->state(), v1::ApiKey::ACTIVE);
+  EXPECT_EQ(listed_key->secret_prefix(), key.secret_prefix());
+  EXPECT_TRUE(FindKey(keys, agent_name).has_value());
+  RunResult listed_table = Run({"admin", "keys", "list"});
+  ASSERT_EQ(listed_table.code, 0) << listed_table.err;
+  EXPECT_THAT(listed_table.out, StartsWith("NAME"));
+  EXPECT_THAT(listed_table.out, HasSubstr(key.name()));
+  EXPECT_THAT(listed_table.out, Not(HasSubstr(secret)));
+  // Paging: one key a page, then the next page.
+  RunResult page1 =
+      Run({"admin", "keys", "list", "--page-size", "1", "-o", "json"});
+  ASSERT_EQ(page1.code, 0) << page1.err;
+  const auto first = Parse<v1::ListApiKeysResponse>(page1.out);
+  ASSERT_EQ(first.api_keys_size(), 1);
+  ASSERT_FALSE(first.next_page_token().empty());
+  RunResult page2 =
+      Run({"admin", "keys", "list", "--page-size", "1", "--page-token",
+           first.next_page_token(), "-o", "json"});
+  ASSERT_EQ(page2.code, 0) << page2.err;
+  const auto second = Parse<v1::ListApiKeysResponse>(page2.out);
+  ASSERT_EQ(second.api_keys_size(), 1);
+  EXPECT_NE(second.api_keys(0).name(), first.api_keys(0).name());
+  RunResult more = Run({"admin", "keys", "list", "--page-size", "1"});
+  EXPECT_THAT(more.err, HasSubstr("more: --page-token "));
+
+  // Revoked by its bare id: refused from then on.
+  const std::string id = key.name().substr(std::string("apiKeys/").size());
+  RunResult revoked = Run({"admin", "keys", "revoke", id, "-o", "json"});
+  ASSERT_EQ(revoked.code, 0) << revoked.err;
+  EXPECT_EQ(Parse<v1::ApiKey>(revoked.out).name(), key.name());
+  EXPECT_EQ(Parse<v1::ApiKey>(revoked.out).state(), v1::ApiKey::REVOKED);
+  RunResult refused = Run({"contacts", "list", "--api-key", secret}, as_reader);
+  EXPECT_EQ(refused.code, 4);
+  EXPECT_THAT(refused.err, StartsWith("error: UNAUTHENTICATED: "));
+  // Revoking again (by the full name) returns it unchanged.
+  RunResult again = Run({"admin", "keys", "revoke", key.name()});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("REVOKED"));
+  // Only --show-revoked lists it.
+  RunResult active = Run({"admin", "keys", "list", "--all", "-o", "json"});
+  ASSERT_EQ(active.code, 0) << active.err;
+  EXPECT_FALSE(FindKey(Parse<v1::ListApiKeysResponse>(active.out), key.name()));
+  RunResult with_revoked =
+      Run({"admin", "keys", "list", "--show-revoked", "--all", "-o", "yaml"});
+  ASSERT_EQ(with_revoked.code, 0) << with_revoked.err;
+  EXPECT_THAT(with_revoked.out, HasSubstr(key.name()));
+  EXPECT_THAT(with_revoked.out, HasSubstr("REVOKED"));
+  EXPECT_THAT(with_revoked.out, Not(HasSubstr(secret)));
+
+  // Error paths: an unknown key, an unknown role, a past expiry.
+  RunResult missing = Run({"admin", "keys", "revoke", "0123456789abcdef"});
+  EXPECT_EQ(missing.code, 3) << missing.err;
+  EXPECT_THAT(missing.err, StartsWith("error: NOT_FOUND: "));
+  RunResult bad_role = Run(
+      {"admin", "keys", "create", "--display-name", "x", "--role", "OWNER"});
+  EXPECT_EQ(bad_role.code, 1);
+  EXPECT_THAT(bad_role.err, StartsWith("error: INVALID_ARGUMENT: "));
+  RunResult past =
+      Run({"admin", "keys", "create", "--display-name", "x", "--role", "READER",
+           "--expire-time", "2001-01-01T00:00:00Z"});
+  EXPECT_EQ(past.code, 1);
+  EXPECT_THAT(past.err, StartsWith("error: INVALID_ARGUMENT: "));
+
+  // The audit log has both creations (written asynchronously: retry).
+  const std::string by_method =
+      "method = \"/rapport.v1.AdminService/CreateApiKey\"";
+  std::optional<v1::AuditEvent> creation;
+  bool agent_seen = false;
+  RunResult audit;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (true) {
+    audit =
+        Run({"admin", "audit", "--filter", by_method, "--all", "-o", "json"});
+    ASSERT_EQ(audit.code, 0) << audit.err;
+    const auto events = Parse<v1::ListAuditEventsResponse>(audit.out);
+    for (const v1::AuditEvent& e : events.audit_events()) {
+      EXPECT_EQ(e.method(), "/rapport.v1.AdminService/CreateApiKey");
+      if (e.resource() == key.name()) creation = e;
+      if (e.resource() == agent_name) agent_seen = true;
+    }
+    if ((creation.has_value() && agent_seen) || absl::Now() > deadline) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(creation.has_value()) << audit.out;
+  EXPECT_TRUE(agent_seen) << audit.out;
+  EXPECT_EQ(creation->code(), "OK");
+  EXPECT_EQ(creation->role(), "ADMIN");
+  EXPECT_EQ(creation->principal(), "apiKeys/bootstrap");
+  EXPECT_FALSE(creation->request_id().empty());
+  EXPECT_TRUE(creation->has_event_time());
+  EXPECT_THAT(audit.out, Not(HasSubstr(secret)));
+
+  // Table: short method names; paging as for lists.
+  RunResult audit_table =
+      Run({"admin", "audit", "--filter", by_method, "--page-size", "1"});
+  ASSERT_EQ(audit_table.code, 0) << audit_table.err;
+  EXPECT_THAT(audit_table.out, StartsWith("TIME"));
+  EXPECT_THAT(audit_table.out, HasSubstr("REQUEST ID"));
+  EXPECT_THAT(audit_table.out, HasSubstr(" AdminService/CreateApiKey "));
+  EXPECT_THAT(audit_table.out, Not(HasSubstr("rapport.v1.")));
+  EXPECT_THAT(audit_table.err, HasSubstr("more: --page-token "));
+  RunResult one = Run({"admin", "audit", "--filter", by_method, "--page-size",
+                       "1", "-o", "json"});
+  ASSERT_EQ(one.code, 0) << one.err;
+  const auto audit_page = Parse<v1::ListAuditEventsResponse>(one.out);
+  EXPECT_EQ(audit_page.audit_events_size(), 1);
+  RunResult rest = Run({"admin", "audit", "--filter", by_method, "--page-size",
+                        "1", "--page-token", audit_page.next_page_token(),
+                        "--all", "-o", "json"});
+  ASSERT_EQ(rest.code, 0) << rest.err;
+  const auto rest_pages = Parse<v1::ListAuditEventsResponse>(rest.out);
+  EXPECT_GE(rest_pages.audit_events_size(), 1);
+  EXPECT_TRUE(rest_pages.next_page_token().empty());
+  RunResult by_key =
+      Run({"admin", "audit", "--filter",
+           absl::StrCat("resource = \"", key.name(), "\""), "-o", "json"});
+  ASSERT_EQ(by_key.code, 0) << by_key.err;
+  EXPECT_GE(Parse<v1::ListAuditEventsResponse>(by_key.out).audit_events_size(),
+            1);
+
+  RunResult refusals =
+      Run({"admin", "audit", "--filter",
+           absl::StrCat("code != \"OK\" AND principal = \"", key.name(), "\""),
+           "-o", "json"});
+  ASSERT_EQ(refusals.code, 0) << refusals.err;
+  const auto refused_calls = Parse<v1::ListAuditEventsResponse>(refusals.out);
+  ASSERT_GE(refused_calls.audit_events_size(), 1) << refusals.out;
+  EXPECT_EQ(refused_calls.audit_events(0).code(), "PERMISSION_DENIED");
+  EXPECT_EQ(refused_calls.audit_events(0).role(), "READER");
+
+  RunResult bad_filter = Run({"admin", "audit", "--filter", "(principal ="});
+  EXPECT_EQ(bad_filter.code, 1);
+  EXPECT_THAT(bad_filter.err, StartsWith("error: INVALID_ARGUMENT: "));
+  RunResult unknown_field = Run({"admin", "audit", "--filter", "peer = \"x\""});
+  EXPECT_EQ(unknown_field.code, 1);
+  EXPECT_THAT(unknown_field.err, StartsWith("error: INVALID_ARGUMENT: "));
 }
 
 TEST_F(RapportctlTest, ConnectionSettingsAndContexts) {

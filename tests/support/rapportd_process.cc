@@ -166,13 +166,15 @@ std::optional<int> ChildProcess::Wait(absl::Duration timeout) {
 
 std::unique_ptr<RapportdProcess> RapportdProcess::Start(
     const std::string& rapportd_path, const TestDatabase& db,
-    const std::map<std::string, std::string>& extra_env) {
+    const std::map<std::string, std::string>& extra_env,
+    const RapportdStartOptions& options) {
   std::map<std::string, std::string> env =
       RapportdEnvironment(db, {{"RAPPORT_LISTEN", "127.0.0.1:0"},
                                {"RAPPORT_INSECURE", "1"},
                                {"RAPPORT_BOOTSTRAP_ADMIN_KEY", kTestAdminKey},
                                {"RAPPORT_SHUTDOWN_GRACE", "5s"}});
   for (const auto& [name, value] : extra_env) env[name] = value;
+  for (const std::string& name : options.unset_env) env.erase(name);
   std::unique_ptr<ChildProcess> child =
       ChildProcess::Start({rapportd_path}, env);
   if (child == nullptr) return nullptr;
@@ -198,8 +200,9 @@ std::unique_ptr<RapportdProcess> RapportdProcess::Start(
     ADD_FAILURE() << "rapportd did not log its port:\n" << server->Stderr();
     return nullptr;
   }
-  server->channel_ =
-      CreateKeyedChannel(absl::StrCat("127.0.0.1:", server->port_));
+  server->channel_ = CreateKeyedChannel(
+      absl::StrCat("127.0.0.1:", server->port_), kTestAdminKey,
+      options.credentials, options.channel_args);
   server->health_ = grpc::health::v1::Health::NewStub(server->channel_);
   HealthCheckResponse::ServingStatus status = HealthCheckResponse::UNKNOWN;
   while (absl::Now() < deadline) {

@@ -96,18 +96,37 @@ class ChildProcess {
   std::optional<int> exit_status_;
 };
 
-// rapportd serving plaintext gRPC on 127.0.0.1 with a kernel-picked port.
+// How RapportdProcess::Start runs and reaches a server other than the
+// default plaintext one (e.g. TLS only, as in production).
+struct RapportdStartOptions {
+  // Variables removed from the environment after the defaults and
+  // `extra_env` are applied, e.g. RAPPORT_INSECURE for a TLS-only server or
+  // RAPPORT_BOOTSTRAP_ADMIN_KEY when RAPPORT_BOOTSTRAP_ADMIN_KEY_FILE is set.
+  std::vector<std::string> unset_env;
+  // The transport credentials of channel() and of the readiness probe
+  // (e.g. grpc::SslCredentials trusting the server's CA); plaintext when
+  // null. The target is "127.0.0.1:<port>", which the server's certificate
+  // must name (or set GRPC_SSL_TARGET_NAME_OVERRIDE_ARG in channel_args).
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  grpc::ChannelArguments channel_args;
+};
+
+// rapportd serving gRPC on 127.0.0.1 with a kernel-picked port: plaintext
+// by default, or as RapportdStartOptions say.
 class RapportdProcess {
  public:
   // Starts `rapportd_path` with RapportdEnvironment(db, ...) plus
-  // RAPPORT_LISTEN=127.0.0.1:0, RAPPORT_INSECURE=1 and
-  // RAPPORT_SHUTDOWN_GRACE=5s, then `extra_env` (which overrides any of
-  // them). Waits up to 30 s for the "rapportd listening" log line (for the
-  // port) and for health SERVING. Adds a test failure (with rapportd's
-  // stderr) and returns nullptr if rapportd exits or does not get there.
+  // RAPPORT_LISTEN=127.0.0.1:0, RAPPORT_INSECURE=1,
+  // RAPPORT_BOOTSTRAP_ADMIN_KEY=kTestAdminKey and RAPPORT_SHUTDOWN_GRACE=5s,
+  // then `extra_env` (which overrides any of them), minus
+  // `options.unset_env`. Waits up to 30 s for the "rapportd listening" log
+  // line (for the port) and for health SERVING over a channel with
+  // `options.credentials`. Adds a test failure (with rapportd's stderr) and
+  // returns nullptr if rapportd exits or does not get there.
   static std::unique_ptr<RapportdProcess> Start(
       const std::string& rapportd_path, const TestDatabase& db,
-      const std::map<std::string, std::string>& extra_env = {});
+      const std::map<std::string, std::string>& extra_env = {},
+      const RapportdStartOptions& options = {});
 
   RapportdProcess(const RapportdProcess&) = delete;
   RapportdProcess& operator=(const RapportdProcess&) = delete;
@@ -115,7 +134,9 @@ class RapportdProcess {
 
   int port() const { return port_; }
 
-  // A plaintext channel to the server. Null after CloseChannel().
+  // A channel to the server (plaintext, or with the options' credentials)
+  // whose calls carry kTestAdminKey unless they set their own
+  // authorization metadata. Null after CloseChannel().
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
   // Drops this object's channel and health stub, so that the connection
