@@ -75,8 +75,11 @@ absl::StatusOr<std::unique_ptr<RapportServer>> RapportServer::Start(
   if (!bootstrap_key.ok()) return bootstrap_key.status();
   if (!bootstrap_key->empty() && bootstrap_key->size() < 32) {
     return absl::InvalidArgumentError(
-        "the bootstrap admin key must be at least 32 characters (e.g. "
-        "`openssl rand -hex 32`)");
+        absl::StrCat(config.bootstrap_admin_key_file.empty()
+                         ? "RAPPORT_BOOTSTRAP_ADMIN_KEY"
+                         : "RAPPORT_BOOTSTRAP_ADMIN_KEY_FILE",
+                     ": the bootstrap admin key must be at least 32 "
+                     "characters (e.g. `openssl rand -hex 32`)"));
   }
 
   std::unique_ptr<RapportServer> s(new RapportServer(config));

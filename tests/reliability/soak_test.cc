@@ -63,9 +63,11 @@ class SoakTest : public ::testing::Test {
     // More serving threads than client threads: with RAPPORT_THREADS equal
     // to the client concurrency (4) the sync server already answers some
     // calls RESOURCE_EXHAUSTED ("Server Threadpool Exhausted"), which is
-    // capacity, not a leak; this test is about leaks.
-    server_ =
-        RapportdProcess::Start(RAPPORTD_PATH, *db_, {{"RAPPORT_THREADS", "8"}});
+    // capacity, not a leak; this test is about leaks. Likewise the per-key
+    // rate limit (1000/s by default): the soak's one key goes faster.
+    server_ = RapportdProcess::Start(
+        RAPPORTD_PATH, *db_,
+        {{"RAPPORT_THREADS", "8"}, {"RAPPORT_RATE_PER_KEY", "0"}});
     ASSERT_NE(server_, nullptr);
   }
 

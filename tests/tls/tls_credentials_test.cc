@@ -28,6 +28,7 @@
 #include "server/auth/credentials.h"
 #include "server/config/config.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/test_certs.h"
 
 namespace rapport::auth {
 namespace {
@@ -179,15 +180,11 @@ class TlsCredentialsTest : public ::testing::Test {
   // One set of certificates for the whole suite: generating them is the
   // slow part.
   static void SetUpTestSuite() {
-    std::string pattern = absl::StrCat(::testing::TempDir(), "tls_XXXXXX");
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = new std::string(pattern);
-    const std::string command =
-        absl::StrCat("'", MAKE_TEST_CERTS, "' '", *dir_, "'");
-    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    dir_ = new std::string(
+        rapport::testing::MakeTestCertificates(MAKE_TEST_CERTS, "tls"));
   }
   static void TearDownTestSuite() {
-    if (dir_ != nullptr) std::filesystem::remove_all(*dir_);
+    if (dir_ != nullptr) rapport::testing::RemoveTestCertificates(*dir_);
     delete dir_;
     dir_ = nullptr;
   }
@@ -217,13 +214,8 @@ class TlsCredentialsTest : public ::testing::Test {
   // "client2") when not empty.
   static std::shared_ptr<grpc::ChannelCredentials> Client(
       absl::string_view ca, absl::string_view client = "") {
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = Pem(absl::StrCat(ca, ".crt"));
-    if (!client.empty()) {
-      options.pem_cert_chain = Pem(absl::StrCat(client, ".crt"));
-      options.pem_private_key = Pem(absl::StrCat(client, ".key"));
-    }
-    return grpc::SslCredentials(options);
+    return rapport::testing::TestClientCredentials(*dir_, std::string(ca),
+                                                   std::string(client));
   }
 
   static std::string* dir_;
