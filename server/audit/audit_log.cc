@@ -13,6 +13,7 @@
 #include "server/common/sql_param.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
+#include "server/common/utf8.h"
 #include "server/query/pagination.h"
 #include "server/query/schema.h"
 #include "server/storage/database.h"
@@ -56,44 +57,6 @@ constexpr char kSelect[] =
     "a.request_id, a.peer";
 constexpr int kSelectColumns = 9;
 
-// Decodes one code point from the front of `text`; returns its length in
-// bytes (1-4), or 0 when the bytes there are not well-formed UTF-8 (overlong
-// forms, surrogates and values above U+10FFFF included, which MySQL's
-// utf8mb4 rejects in strict mode).
-size_t Utf8Length(absl::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  const unsigned char b0 = s[0];
-  if (b0 < 0x80) return 1;
-  size_t len;
-  uint32_t min;
-  uint32_t value;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2;
-    min = 0x80;
-    value = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3;
-    min = 0x800;
-    value = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4;
-    min = 0x10000;
-    value = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (n < len) return 0;
-  for (size_t i = 1; i < len; ++i) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    value = (value << 6) | (s[i] & 0x3F);
-  }
-  if (value < min || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) {
-    return 0;
-  }
-  return len;
-}
-
 // Makes `text` fit a VARCHAR(max_chars) utf8mb4 column: each byte that is
 // not part of well-formed UTF-8 becomes U+FFFD, and the text is cut after
 // `max_chars` code points (never inside one). Without this a single bad row
@@ -111,7 +74,7 @@ void FitColumn(std::string* text, size_t max_chars) {
   absl::string_view rest(*text);
   size_t chars = 0;
   while (!rest.empty() && chars < max_chars) {
-    const size_t len = Utf8Length(rest);
+    const size_t len = DecodeUtf8(rest);
     if (len == 0) {
       out.append("\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER
       rest.remove_prefix(1);

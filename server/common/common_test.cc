@@ -3,6 +3,7 @@
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/common/time_util.h"
+#include "server/common/utf8.h"
 
 namespace rapport {
 namespace {
@@ -84,6 +85,38 @@ TEST(StatusMacrosTest, PropagateErrorsAndValues) {
   EXPECT_EQ(Quarter(6).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(CheckEven(2).ok());
   EXPECT_EQ(CheckEven(3).code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace rapport
+
+namespace rapport {
+namespace {
+
+TEST(Utf8Test, DecodesWellFormedAndRefusesIllFormed) {
+  uint32_t cp = 0;
+  EXPECT_EQ(DecodeUtf8("a", &cp), 1u);
+  EXPECT_EQ(cp, 0x61u);
+  EXPECT_EQ(DecodeUtf8("\xC3\xA9", &cp), 2u);  // é
+  EXPECT_EQ(cp, 0xE9u);
+  EXPECT_EQ(DecodeUtf8("\xF0\x9F\x98\x80x", &cp), 4u);  // 😀
+  EXPECT_EQ(cp, 0x1F600u);
+  EXPECT_EQ(DecodeUtf8(""), 0u);
+  EXPECT_EQ(DecodeUtf8("\xC0\xAF"), 0u);          // overlong '/'
+  EXPECT_EQ(DecodeUtf8("\xED\xA0\x80"), 0u);      // surrogate
+  EXPECT_EQ(DecodeUtf8("\xF4\x90\x80\x80"), 0u);  // above U+10FFFF
+  EXPECT_EQ(DecodeUtf8("\xE2\x82"), 0u);          // truncated
+  EXPECT_EQ(DecodeUtf8("\x80"), 0u);              // lone continuation
+}
+
+TEST(Utf8Test, PrefixNeverSplitsACharacter) {
+  EXPECT_EQ(Utf8Prefix("abc", 5), "abc");
+  EXPECT_EQ(Utf8Prefix("abc", 2), "ab");
+  // "a" + é (2 bytes): a cut after byte 2 would split é.
+  EXPECT_EQ(Utf8Prefix("a\xC3\xA9", 2), "a");
+  EXPECT_EQ(Utf8Prefix("\xF0\x9F\x98\x80\xF0\x9F\x98\x80", 7),
+            "\xF0\x9F\x98\x80");
+  EXPECT_EQ(Utf8Prefix("\xF0\x9F\x98\x80", 3), "");
 }
 
 }  // namespace

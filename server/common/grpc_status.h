@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "server/common/utf8.h"
 
 namespace rapport {
 
@@ -21,16 +22,8 @@ inline constexpr size_t kMaxStatusMessageBytes = 2048;
 
 inline grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  std::string message(status.message());
-  if (message.size() > kMaxStatusMessageBytes) {
-    size_t cut = kMaxStatusMessageBytes;
-    while (cut > 0 &&
-           (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) {
-      --cut;
-    }
-    message.resize(cut);
-    message += "...";
-  }
+  std::string message(Utf8Prefix(status.message(), kMaxStatusMessageBytes));
+  if (message.size() < status.message().size()) message += "...";
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::move(message));
 }

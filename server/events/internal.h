@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/common/utf8.h"
 
 namespace rapport::storage {
 class Connection;
@@ -29,33 +30,6 @@ absl::Status Run(storage::Database& db, absl::string_view what,
 // The longest error text stored (the last_error columns are VARCHAR(2000)).
 inline constexpr size_t kMaxErrorBytes = 2000;
 
-// Length of the well-formed UTF-8 sequence at the start of `s` (1..4), or 0
-// when it does not start with one (overlongs and surrogates are ill-formed).
-inline size_t Utf8SequenceLength(absl::string_view s) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const auto cont = [&](size_t i) {
-    return i < s.size() && (byte(i) & 0xC0) == 0x80;
-  };
-  const unsigned char b = byte(0);
-  if (b < 0x80) return 1;
-  if (b >= 0xC2 && b <= 0xDF) return cont(1) ? 2 : 0;
-  if (b >= 0xE0 && b <= 0xEF) {
-    if (s.size() < 2) return 0;
-    const unsigned char b1 = byte(1);
-    if (b == 0xE0 && b1 < 0xA0) return 0;  // overlong
-    if (b == 0xED && b1 > 0x9F) return 0;  // surrogate
-    return cont(1) && cont(2) ? 3 : 0;
-  }
-  if (b >= 0xF0 && b <= 0xF4) {
-    if (s.size() < 2) return 0;
-    const unsigned char b1 = byte(1);
-    if (b == 0xF0 && b1 < 0x90) return 0;  // overlong
-    if (b == 0xF4 && b1 > 0x8F) return 0;  // above U+10FFFF
-    return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  }
-  return 0;
-}
-
 // `text` as valid UTF-8 (each ill-formed byte becomes '?') of at most
 // `max_bytes` bytes, cut between characters.
 inline std::string SanitizeUtf8(absl::string_view text,
@@ -63,7 +37,7 @@ inline std::string SanitizeUtf8(absl::string_view text,
   std::string out;
   out.reserve(text.size() < max_bytes ? text.size() : max_bytes);
   while (!text.empty()) {
-    size_t n = Utf8SequenceLength(text);
+    size_t n = DecodeUtf8(text);
     const bool valid = n > 0;
     if (!valid) n = 1;
     const size_t add = valid ? n : 1;

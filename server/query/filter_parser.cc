@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
+#include "server/common/utf8.h"
 
 namespace rapport::query {
 namespace {
@@ -433,15 +434,12 @@ std::string QuoteForMessage(absl::string_view text) {
   // Messages travel in HTTP/2 trailers, which clients cap (8 KiB by
   // default): never echo unbounded input. Cut at a UTF-8 boundary.
   constexpr size_t kMaxBytes = 64;
-  if (text.size() <= kMaxBytes) {
+  const absl::string_view shown = Utf8Prefix(text, kMaxBytes);
+  if (shown.size() == text.size()) {
     return absl::StrCat("\"", absl::Utf8SafeCHexEscape(text), "\"");
   }
-  size_t cut = kMaxBytes;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
-    --cut;
-  }
-  return absl::StrCat("\"", absl::Utf8SafeCHexEscape(text.substr(0, cut)),
-                      "...\" (", text.size(), " bytes)");
+  return absl::StrCat("\"", absl::Utf8SafeCHexEscape(shown), "...\" (",
+                      text.size(), " bytes)");
 }
 
 absl::StatusOr<ParsedFilter> ParseFilter(absl::string_view filter) {

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "server/common/time_util.h"
+#include "server/common/utf8.h"
 #include "server/storage/contact_store.h"
 #include "server/storage/database.h"
 
@@ -72,13 +73,7 @@ std::string SearchText(const Contact& c) {
   }
   std::string text = absl::AsciiStrToLower(absl::StrJoin(parts, " "));
   // The column holds 4000 characters; cut on a UTF-8 boundary.
-  if (text.size() > 3900) {
-    size_t cut = 3900;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
-      --cut;
-    }
-    text.resize(cut);
-  }
+  text.resize(Utf8Prefix(text, 3900).size());
   return text;
 }
 

@@ -8,51 +8,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/common/utf8.h"
 #include "server/validation/validation.h"
 
 namespace rapport::validation::internal {
 namespace {
-
-// Decodes one code point from the front of `text`. Returns its length in
-// bytes (1-4) and sets *cp, or returns 0 if the bytes are not valid UTF-8.
-size_t DecodeOne(absl::string_view text, uint32_t* cp) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  if (n == 0) return 0;
-  const unsigned char b0 = s[0];
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  size_t len;
-  uint32_t min;
-  uint32_t value;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2;
-    min = 0x80;
-    value = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3;
-    min = 0x800;
-    value = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4;
-    min = 0x10000;
-    value = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (n < len) return 0;
-  for (size_t i = 1; i < len; ++i) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    value = (value << 6) | (s[i] & 0x3F);
-  }
-  if (value < min || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) {
-    return 0;
-  }
-  *cp = value;
-  return len;
-}
 
 bool IsControl(uint32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
 
@@ -66,7 +26,7 @@ bool IsValidUtf8(absl::string_view text) {
       continue;
     }
     uint32_t cp;
-    const size_t len = DecodeOne(text, &cp);
+    const size_t len = DecodeUtf8(text, &cp);
     if (len == 0) return false;
     text.remove_prefix(len);
   }
@@ -103,7 +63,7 @@ std::string Quote(absl::string_view text) {
     }
     ++chars;
     uint32_t cp;
-    const size_t len = DecodeOne(text, &cp);
+    const size_t len = DecodeUtf8(text, &cp);
     if (len == 0) {
       absl::StrAppendFormat(&out, "\\x%02x",
                             static_cast<unsigned char>(text[0]));
@@ -141,7 +101,7 @@ absl::Status CheckText(absl::string_view text, absl::string_view path,
   absl::string_view rest = text;
   while (!rest.empty()) {
     uint32_t cp;
-    const size_t len = DecodeOne(rest, &cp);
+    const size_t len = DecodeUtf8(rest, &cp);
     if (len == 0) {
       return FieldError(
           path, absl::StrFormat("not valid UTF-8 (bad byte 0x%02x at "
