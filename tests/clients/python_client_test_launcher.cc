@@ -15,42 +15,45 @@
 namespace rapport::testing {
 namespace {
 
-TEST(PythonClientTest, PassesAgainstRapportd) {
+// Runs `script` with the Python client on the path against a fresh rapportd
+// with the test admin key; returns the finished child (nullptr on failure to
+// start, with a test failure), after at most `timeout`.
+std::unique_ptr<ChildProcess> RunPythonAgainstRapportd(
+    const std::string& script, absl::Duration timeout) {
   auto db = TestDatabase::Create();
-  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_TRUE(db.ok()) << db.status();
+  if (!db.ok()) return nullptr;
   std::unique_ptr<RapportdProcess> server =
       RapportdProcess::Start(RAPPORTD_PATH, **db);
-  ASSERT_NE(server, nullptr);
-
+  EXPECT_NE(server, nullptr);
+  if (server == nullptr) return nullptr;
   std::unique_ptr<ChildProcess> python = ChildProcess::Start(
-      {"/usr/bin/python3", PYTHON_CLIENT_TEST, "--target",
+      {"/usr/bin/python3", script, "--target",
        absl::StrCat("127.0.0.1:", server->port()), "--api-key", kTestAdminKey},
       {{"PATH", "/usr/bin:/bin"},
        {"PYTHONPATH", PYTHON_CLIENT_DIR},
        {"PYTHONDONTWRITEBYTECODE", "1"}});
+  EXPECT_NE(python, nullptr);
+  if (python == nullptr) return nullptr;
+  python->Wait(timeout);
+  return python;
+}
+
+TEST(PythonClientTest, PassesAgainstRapportd) {
+  std::unique_ptr<ChildProcess> python =
+      RunPythonAgainstRapportd(PYTHON_CLIENT_TEST, absl::Seconds(120));
   ASSERT_NE(python, nullptr);
-  std::optional<int> code = python->Wait(absl::Seconds(120));
-  EXPECT_EQ(code, 0) << "stdout:\n"
-                     << python->Stdout() << "\nstderr:\n"
-                     << python->Stderr();
+  EXPECT_EQ(python->Wait(absl::ZeroDuration()), 0)
+      << "stdout:\n"
+      << python->Stdout() << "\nstderr:\n"
+      << python->Stderr();
 }
 
 TEST(PythonClientTest, QuickstartExampleRuns) {
-  auto db = TestDatabase::Create();
-  ASSERT_TRUE(db.ok()) << db.status();
-  std::unique_ptr<RapportdProcess> server =
-      RapportdProcess::Start(RAPPORTD_PATH, **db);
-  ASSERT_NE(server, nullptr);
-
-  std::unique_ptr<ChildProcess> python = ChildProcess::Start(
-      {"/usr/bin/python3", PYTHON_QUICKSTART, "--target",
-       absl::StrCat("127.0.0.1:", server->port()), "--api-key", kTestAdminKey},
-      {{"PATH", "/usr/bin:/bin"},
-       {"PYTHONPATH", PYTHON_CLIENT_DIR},
-       {"PYTHONDONTWRITEBYTECODE", "1"}});
+  std::unique_ptr<ChildProcess> python =
+      RunPythonAgainstRapportd(PYTHON_QUICKSTART, absl::Seconds(60));
   ASSERT_NE(python, nullptr);
-  std::optional<int> code = python->Wait(absl::Seconds(60));
-  EXPECT_EQ(code, 0) << python->Stderr();
+  EXPECT_EQ(python->Wait(absl::ZeroDuration()), 0) << python->Stderr();
   EXPECT_THAT(python->Stdout(), ::testing::HasSubstr("logged "));
 }
 

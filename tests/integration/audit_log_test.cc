@@ -72,26 +72,12 @@ using ::rapport::storage::CoreMigrations;
 using ::rapport::storage::Database;
 using ::rapport::storage::DbOptions;
 using ::rapport::testing::StatusIs;
+using ::rapport::testing::ClosedPort;
 using ::rapport::testing::TestDatabase;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using Peer = AuditLogTestPeer;
-
-// A TCP port on 127.0.0.1 that nothing listens on: bound, then released.
-int ClosedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Forwards TCP connections from 127.0.0.1:`listen_port` to
 // 127.0.0.1:`target_port` (the test MariaDB). Stop() closes the listener and

@@ -3,9 +3,6 @@
 // exhausted pool times out, and deadlocks are retried.
 #include "server/storage/database.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -34,21 +31,6 @@ using ::rapport::storage::Connection;
 using ::rapport::storage::Database;
 using ::rapport::storage::DbOptions;
 using ::testing::HasSubstr;
-
-// A TCP port on 127.0.0.1 that nothing listens on: bound, then released.
-int ClosedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::unique_ptr<grpc::ClientContext> ContextWithin(absl::Duration timeout) {
   auto context = std::make_unique<grpc::ClientContext>();

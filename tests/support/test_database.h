@@ -85,6 +85,10 @@ class TestDatabase {
   std::unique_ptr<sql::Connection> connection_ ABSL_GUARDED_BY(mu_);
 };
 
+// A TCP port on 127.0.0.1 that nothing listens on (bound, then released):
+// database options pointing at it see an unreachable database.
+int ClosedPort();
+
 }  // namespace rapport::testing
 
 #endif  // RAPPORT_TESTS_SUPPORT_TEST_DATABASE_H_
