@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -31,7 +32,16 @@ enum Tag : uint8_t {
   kTagInt64 = 2,
   kTagDouble = 3,
   kTagString = 4,
+  kTagTotalSize = 5,  // after the values; not a value
 };
+
+uint64_t ZigZag(int64_t n) {
+  return (static_cast<uint64_t>(n) << 1) ^ (n < 0 ? ~uint64_t{0} : 0);
+}
+
+int64_t UnZigZag(uint64_t z) {
+  return static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
+}
 
 void PutFixed64(std::string& out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
@@ -271,8 +281,7 @@ std::string EncodePageToken(const Cursor& cursor, absl::string_view request) {
       body.push_back(*b ? 1 : 0);
     } else if (const int64_t* n = std::get_if<int64_t>(&v)) {
       body.push_back(kTagInt64);
-      const uint64_t u = static_cast<uint64_t>(*n);
-      PutVarint(body, (u << 1) ^ (*n < 0 ? ~uint64_t{0} : 0));
+      PutVarint(body, ZigZag(*n));
     } else if (const double* d = std::get_if<double>(&v)) {
       body.push_back(kTagDouble);
       uint64_t bits;
@@ -284,6 +293,10 @@ std::string EncodePageToken(const Cursor& cursor, absl::string_view request) {
       PutVarint(body, s.size());
       body.append(s);
     }
+  }
+  if (cursor.total_size.has_value()) {
+    body.push_back(kTagTotalSize);
+    PutVarint(body, ZigZag(*cursor.total_size));
   }
   PutFixed64(body, Fnv1a(body));
   std::string token;
@@ -298,7 +311,10 @@ absl::StatusOr<Cursor> DecodePageToken(absl::string_view token,
     return TokenError("too long to be a page token from this server");
   }
   std::string body;
-  if (!absl::WebSafeBase64Unescape(token, &body) || body.size() < 1 + 8 + 8) {
+  // Tokens are made without padding; accepting '=' would give one token
+  // several spellings.
+  if (absl::StrContains(token, '=') ||
+      !absl::WebSafeBase64Unescape(token, &body) || body.size() < 1 + 8 + 8) {
     return TokenError(
         "not a page token from this server (it must be passed back exactly "
         "as next_page_token returned it)");
@@ -341,8 +357,7 @@ absl::StatusOr<Cursor> DecodePageToken(absl::string_view token,
       case kTagInt64: {
         uint64_t z = 0;
         if (!r.Varint(z)) return malformed;
-        cursor.values.emplace_back(
-            static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1)));
+        cursor.values.emplace_back(UnZigZag(z));
         break;
       }
       case kTagDouble: {
@@ -364,7 +379,13 @@ absl::StatusOr<Cursor> DecodePageToken(absl::string_view token,
         return malformed;
     }
   }
-  if (!r.done()) return malformed;
+  if (!r.done()) {
+    uint8_t tag = 0;
+    uint64_t z = 0;
+    if (!r.Byte(tag) || tag != kTagTotalSize || !r.Varint(z)) return malformed;
+    cursor.total_size = UnZigZag(z);
+    if (*cursor.total_size < 0 || !r.done()) return malformed;
+  }
   return cursor;
 }
 

@@ -11,6 +11,8 @@
 //   varint value count, then per value a tag byte and payload:
 //     0 NULL | 1 bool (u8) | 2 int64 (zigzag varint) | 3 double (u64 bits) |
 //     4 string (varint length + bytes)
+//   optional: tag byte 5 and zigzag varint: the listing's total_size,
+//     counted on its first page and carried to the later ones
 //   u64 checksum: FNV-1a 64 of everything before it
 // The checksum detects corruption, not forgery: a forged token can only
 // name a position in a listing the caller may read anyway, and
@@ -46,6 +48,10 @@ absl::StatusOr<int> ClampPageSize(int32_t requested);
 // std::string in ToSqlDateTime form for kTimestamp, std::monostate for NULL.
 struct Cursor {
   std::vector<SqlParam> values;
+  // The total size of the listing, counted once on its first page, so that
+  // later pages need not count again (AIP-158: total_size may be an
+  // estimate; this one is exact as of the first page).
+  std::optional<int64_t> total_size = std::nullopt;
 };
 
 // Builds a cursor from the text of the key columns of a row as the MySQL

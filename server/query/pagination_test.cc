@@ -239,6 +239,31 @@ TEST(PageToken, RoundTripsEveryValueKind) {
   EXPECT_EQ(back->values, binary.values);
 }
 
+TEST(PageToken, CarriesTheListingsTotalSize) {
+  const Cursor plain{{I(5)}};
+  absl::StatusOr<Cursor> back =
+      DecodePageToken(EncodePageToken(plain, kRequest), kRequest);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->total_size, std::nullopt);  // tokens made without a total
+
+  for (int64_t total :
+       {int64_t{0}, int64_t{1}, int64_t{2857}, int64_t{1} << 40, INT64_MAX}) {
+    const Cursor with{{I(5)}, total};
+    const std::string token = EncodePageToken(with, kRequest);
+    back = DecodePageToken(token, kRequest);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->values, with.values);
+    EXPECT_EQ(back->total_size, total);
+    // The total is covered by the checksum like the rest of the token.
+    std::string body;
+    ASSERT_TRUE(absl::WebSafeBase64Unescape(token, &body));
+    body[body.size() - 9] ^= 0x01;  // the total's last byte
+    std::string tampered;
+    absl::WebSafeBase64Escape(body, &tampered);
+    EXPECT_FALSE(DecodePageToken(tampered, kRequest).ok());
+  }
+}
+
 TEST(PageToken, FingerprintMismatch) {
   const std::string token = EncodePageToken(Cursor{{I(5)}}, kRequest);
   const std::string other =

@@ -620,14 +620,10 @@ absl::StatusOr<ContactPage> ContactStore::List(
     page = ContactPage();
     auto rs = conn.Query(plan.page.sql, plan.page.params);
     SortKeyText last_keys;
+    bool more = false;
     while (rs->next()) {
       if (static_cast<int>(page.contacts.size()) == spec.page_size) {
-        // One row past the page: there is a next page, after the last row
-        // we return.
-        absl::StatusOr<std::string> token =
-            NextPageToken(plan, spec, last_keys);
-        if (!token.ok()) return token.status();
-        page.next_page_token = *std::move(token);
+        more = true;  // one row past the page: a next page follows
         break;
       }
       absl::StatusOr<Contact> c = ReadContactRow(*rs);
@@ -635,9 +631,24 @@ absl::StatusOr<ContactPage> ContactStore::List(
       page.contacts.push_back(*std::move(c));
       last_keys = ReadSortKeys(plan, *rs);
     }
-    if (params.with_total_size) {
-      auto count = conn.Query(plan.count.sql, plan.count.params);
-      if (count->next()) page.total_size = count->getInt64(1);
+    // total_size costs a COUNT over every matching row, so it is counted
+    // once per listing: not at all when the first page holds every row, on
+    // the first page otherwise, and carried to later pages in the token.
+    std::optional<int64_t> total = plan.carried_total_size;
+    if (params.with_total_size && !total) {
+      if (params.page_token.empty() && !more) {
+        total = static_cast<int64_t>(page.contacts.size());
+      } else {
+        auto count = conn.Query(plan.count.sql, plan.count.params);
+        if (count->next()) total = count->getInt64(1);
+      }
+    }
+    if (total) page.total_size = *total;
+    if (more) {
+      absl::StatusOr<std::string> token = NextPageToken(
+          plan, spec, last_keys, params.with_total_size ? total : std::nullopt);
+      if (!token.ok()) return token.status();
+      page.next_page_token = *std::move(token);
     }
     return absl::OkStatus();
   }));

@@ -44,6 +44,7 @@ absl::StatusOr<ListPlan> PlanList(const ListSpec& spec) {
     RAPPORT_ASSIGN_OR_RETURN(SqlFragment keyset,
                              query::KeysetCondition(plan.order, cursor));
     add(keyset);
+    plan.carried_total_size = cursor.total_size;
   }
   std::vector<std::string> keys;
   for (const query::SortKey& k : plan.order.keys) keys.push_back(k.column);
@@ -74,9 +75,11 @@ SortKeyText ReadSortKeys(const ListPlan& plan, sql::ResultSet& rs) {
 
 absl::StatusOr<std::string> NextPageToken(const ListPlan& plan,
                                           const ListSpec& spec,
-                                          const SortKeyText& last_row) {
+                                          const SortKeyText& last_row,
+                                          std::optional<int64_t> total_size) {
   RAPPORT_ASSIGN_OR_RETURN(query::Cursor cursor,
                            query::CursorFromRowText(plan.order, last_row));
+  cursor.total_size = total_size;
   return query::EncodePageToken(cursor, spec.request_description);
 }
 

@@ -42,6 +42,8 @@ struct ListPlan {
   SqlFragment count;  // SELECT COUNT(*) over the same rows, all pages
   query::OrderBy order;
   int key_column = 0;  // 1-based index of the first sort-key column
+  // The total the page token carried (counted on the listing's first page).
+  std::optional<int64_t> carried_total_size;
 };
 
 // INVALID_ARGUMENT naming filter, order_by or page_token when one is bad.
@@ -51,10 +53,11 @@ absl::StatusOr<ListPlan> PlanList(const ListSpec& spec);
 using SortKeyText = std::vector<std::optional<std::string>>;
 SortKeyText ReadSortKeys(const ListPlan& plan, sql::ResultSet& rs);
 
-// The token for the page after the row whose sort keys are `last_row`.
-absl::StatusOr<std::string> NextPageToken(const ListPlan& plan,
-                                          const ListSpec& spec,
-                                          const SortKeyText& last_row);
+// The token for the page after the row whose sort keys are `last_row`,
+// carrying `total_size` to the later pages when it is known.
+absl::StatusOr<std::string> NextPageToken(
+    const ListPlan& plan, const ListSpec& spec, const SortKeyText& last_row,
+    std::optional<int64_t> total_size = std::nullopt);
 
 // A LIKE condition per word of a free-text query over `column` (lower-case
 // text): every word must occur as a substring.

@@ -77,10 +77,13 @@ struct Options {
   double warmup_s = 2;
   int import_streams = 2;
   bool skip_load = false;
+  // After GetContact: an open-loop GetContact run at half its throughput,
+  // for the target "p99 <= 5 ms at half of peak".
+  bool half_load = true;
   std::string json;
   std::string scenarios =
-      "GetContact,CreateContact,LogInteraction,ListContacts,ListInteractions,"
-      "ImportContacts,Mixed";
+      "GetContact,CreateContact,LogInteraction,ListContacts,"
+      "ListContactsNextPage,ListInteractions,ImportContacts,Mixed";
 };
 
 // Every call carries the key, the baseline echo calls too, so that both
@@ -106,7 +109,9 @@ void Usage() {
       "  --json FILE            --work-dir DIR           --server-threads N\n"
       "  --db-host H --db-port P --db-user U --db-password P --db-name N\n"
       "  --rapportd PATH        --rapportd-log FILE (/dev/null)\n"
-      "  --api-key KEY          (with --spawn: the bootstrap admin key)\n");
+      "  --api-key KEY          (with --spawn: the bootstrap admin key)\n"
+      "  --no-half-load         skip GetContact@50%% (the open-loop run at\n"
+      "                         half of GetContact's throughput)\n");
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -129,6 +134,10 @@ Options ParseOptions(int argc, char** argv) {
       o.spawn = true;
     } else if (a == "--skip-load") {
       o.skip_load = true;
+    } else if (a == "--half-load") {
+      o.half_load = true;
+    } else if (a == "--no-half-load") {
+      o.half_load = false;
     } else if (a == "--target") {
       o.target = need(i);
     } else if (a == "--pid") {
@@ -272,6 +281,7 @@ struct Result {
   int64_t peak_rss_kb = 0;
   std::string load_average;
   bool not_implemented = false;
+  double offered_rate = 0;  // calls/s scheduled (open-loop runs only)
 
   double Throughput() const { return seconds > 0 ? items / seconds : 0; }
   double Percentile(double p) {
@@ -288,6 +298,12 @@ struct Result {
 // ------------------------------------------------------- data generation --
 
 const char* kTags[] = {"vip", "newsletter", "partner", "b2b", "trial"};
+
+// The open-loop GetContact run at half of GetContact's throughput.
+const char kHalfLoad[] = "GetContact@50%";
+
+// The ListContacts scenarios' filter (1/35 of the contacts match).
+const char kListFilter[] = "lifecycle_stage = CUSTOMER AND tags:\"vip\"";
 
 Contact MakeContact(int64_t n, const std::string& prefix) {
   Contact c;
@@ -350,6 +366,7 @@ struct Spawned {
 Spawned g_spawned;
 
 void StopSpawned() {
+  std::fflush(stdout);  // before the fixture's own output
   if (g_spawned.rapportd > 0) {
     kill(g_spawned.rapportd, SIGTERM);
     int status;
@@ -542,6 +559,85 @@ void RunClosedLoop(const Options& o, const Starter& start, int64_t pid,
   r->load_average = LoadAverage();
 }
 
+// Open loop: calls are sent at fixed times begin + k / rate whether or not
+// earlier ones have completed, all from one CompletionQueue. Latency runs
+// from a call's scheduled send time, so a client or server that falls
+// behind shows up in the latencies instead of silently lowering the rate
+// (no coordinated omission). Every call scheduled after the warm-up and
+// before the end counts, however late it completes. At most `max_outstanding`
+// calls are in flight; a send skipped at that cap counts as an error.
+void RunOpenLoop(const Options& o, const Starter& start, double rate,
+                 int max_outstanding, int64_t pid, Result* r) {
+  grpc::CompletionQueue cq;
+  std::mt19937_64 rng(43);
+  r->offered_rate = rate;
+  ResetPeakRss(pid);
+  const absl::Time begin = absl::Now();
+  const absl::Time measure_from = begin + absl::Seconds(o.warmup_s);
+  const absl::Time end = measure_from + absl::Seconds(o.duration_s);
+  auto send_time = [&](int64_t k) {
+    return begin + absl::Seconds(static_cast<double>(k) / rate);
+  };
+  int64_t next = 0;  // index of the next call to send
+  int outstanding = 0;
+  bool measuring = false;
+  while (true) {
+    absl::Time now = absl::Now();
+    if (!measuring && now >= measure_from) {
+      measuring = true;
+      r->proc_begin = SampleProc(pid);
+      ResetPeakRss(pid);
+    }
+    // Every call whose time has come, late ones at once.
+    for (absl::Time at = send_time(next); at <= now && at < end;
+         at = send_time(++next)) {
+      const bool counted = at >= measure_from;
+      if (outstanding >= max_outstanding) {
+        if (counted && r->errors++ == 0) {
+          r->first_error = absl::StrCat(
+              "not sent: ", max_outstanding,
+              " calls outstanding (the open-loop cap); the server is not "
+              "keeping up with ",
+              absl::StrFormat("%.0f", rate), " calls/s");
+        }
+        continue;
+      }
+      Op* op = start(&cq, rng);
+      op->start = at;
+      ++outstanding;
+    }
+    const absl::Time next_send = send_time(next);
+    if (next_send >= end && outstanding == 0) break;
+    absl::Time wake = next_send < end ? next_send : absl::InfiniteFuture();
+    if (!measuring) wake = std::min(wake, measure_from);
+    void* tag;
+    bool ok;
+    const grpc::CompletionQueue::NextStatus got =
+        wake == absl::InfiniteFuture()
+            ? (cq.Next(&tag, &ok) ? grpc::CompletionQueue::GOT_EVENT
+                                  : grpc::CompletionQueue::SHUTDOWN)
+            : cq.AsyncNext(&tag, &ok, absl::ToChronoTime(wake));
+    if (got == grpc::CompletionQueue::SHUTDOWN) break;
+    if (got != grpc::CompletionQueue::GOT_EVENT) continue;
+    std::unique_ptr<Op> op(static_cast<Op*>(tag));
+    --outstanding;
+    now = absl::Now();
+    if (op->start < measure_from || op->start >= end) continue;
+    if (op->status.ok()) {
+      ++r->ops;
+      r->items += op->items;
+      r->latencies_ms.push_back(absl::ToDoubleMilliseconds(now - op->start));
+    } else if (r->errors++ == 0) {
+      r->first_error = absl::StrCat(op->status.error_code(), ": ",
+                                    op->status.error_message());
+    }
+  }
+  r->proc_end = SampleProc(pid);
+  r->peak_rss_kb = r->proc_end.hwm_kb;
+  r->seconds = o.duration_s;
+  r->load_average = LoadAverage();
+}
+
 // ------------------------------------------------------- storage floor --
 
 // One thread per concurrency slot, one connection each; `work` runs one
@@ -683,6 +779,13 @@ struct Bench {
   std::unique_ptr<grpc::Server> echo_server;
   std::unique_ptr<EchoImpl> echo_impl;
   std::map<std::string, std::string> machine;
+  // ListContactsNextPage: later pages of the ListContacts listing.
+  struct NextPage {
+    std::string token;     // next_page_token of the page before
+    int64_t after_id = 0;  // last contact id of the page before (the cursor)
+  };
+  std::vector<NextPage> next_pages;
+  std::string next_pages_error;
 
   int64_t RandomId(std::mt19937_64& rng) {
     return ids[std::uniform_int_distribution<size_t>(0, ids.size() - 1)(rng)];
@@ -871,11 +974,65 @@ struct Bench {
   Op* ListContacts(grpc::CompletionQueue* cq, std::mt19937_64&) {
     rapport::v1::ListContactsRequest req;
     req.set_page_size(50);
-    req.set_filter("lifecycle_stage = CUSTOMER AND tags:\"vip\"");
+    req.set_filter(kListFilter);
     return StartCall<rapport::v1::ListContactsRequest,
                      rapport::v1::ListContactsResponse>(
         contacts.get(), &rapport::v1::ContactService::Stub::AsyncListContacts,
         req, cq);
+  }
+  // A later page of the ListContacts listing: the token carries total_size,
+  // so rapportd runs the page query only (no COUNT).
+  Op* ListContactsNextPage(grpc::CompletionQueue* cq, std::mt19937_64& rng) {
+    rapport::v1::ListContactsRequest req;
+    req.set_page_size(50);
+    req.set_filter(kListFilter);
+    req.set_page_token(RandomNextPage(rng).token);
+    return StartCall<rapport::v1::ListContactsRequest,
+                     rapport::v1::ListContactsResponse>(
+        contacts.get(), &rapport::v1::ContactService::Stub::AsyncListContacts,
+        req, cq);
+  }
+  const NextPage& RandomNextPage(std::mt19937_64& rng) const {
+    return next_pages[std::uniform_int_distribution<size_t>(
+        0, next_pages.size() - 1)(rng)];
+  }
+  // Pages through the ListContacts listing once, keeping the tokens of
+  // pages 2..21 and the keyset cursor (last id of the page before) of each.
+  void CollectNextPages() {
+    if (!next_pages.empty() || !next_pages_error.empty()) return;
+    std::string token;
+    for (int page = 1; page <= 20; ++page) {
+      grpc::ClientContext ctx;
+      Authorize(ctx);
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+      rapport::v1::ListContactsRequest req;
+      req.set_page_size(50);
+      req.set_filter(kListFilter);
+      req.set_page_token(token);
+      rapport::v1::ListContactsResponse resp;
+      const grpc::Status st = contacts->ListContacts(&ctx, req, &resp);
+      if (!st.ok()) {
+        next_pages_error = absl::StrCat(
+            "paging ListContacts: ", st.error_code(), ": ", st.error_message());
+        return;
+      }
+      if (resp.next_page_token().empty()) break;
+      NextPage next;
+      next.token = resp.next_page_token();
+      if (resp.contacts().empty() ||
+          !absl::SimpleAtoi(resp.contacts().rbegin()->id(), &next.after_id)) {
+        next_pages_error = "paging ListContacts: a page without a last id";
+        return;
+      }
+      token = next.token;
+      next_pages.push_back(std::move(next));
+    }
+    if (next_pages.empty()) {
+      next_pages_error =
+          "the ListContacts filter matches one page only: no later page "
+          "(load more --contacts)";
+    }
   }
   Op* ListInteractions(grpc::CompletionQueue* cq, std::mt19937_64& rng) {
     rapport::v1::ListInteractionsRequest req;
@@ -909,6 +1066,8 @@ struct Bench {
       start = std::bind(&Bench::LogInteraction, this, _1, _2);
     if (scenario == "ListContacts")
       start = std::bind(&Bench::ListContacts, this, _1, _2);
+    if (scenario == "ListContactsNextPage")
+      start = std::bind(&Bench::ListContactsNextPage, this, _1, _2);
     if (scenario == "ListInteractions")
       start = std::bind(&Bench::ListInteractions, this, _1, _2);
     if (scenario == "Mixed") start = std::bind(&Bench::Mixed, this, _1, _2);
@@ -1085,29 +1244,48 @@ struct Bench {
       return 1;
     };
     // ListContacts with `lifecycle_stage = CUSTOMER AND tags:"vip"`: the
-    // shape server/query/filter_compiler.cc produces (EXISTS for tags),
-    // keyset order by id, page 50 + 1.
-    auto list = [stmts](sql::Connection& c, std::mt19937_64&, int t,
-                        int64_t) -> int64_t {
-      auto* ps = (*stmts)[t].Get(
-          c, absl::StrCat("SELECT ", kContactSelect,
-                          " FROM contacts c WHERE c.delete_time IS NULL AND "
-                          "(c.lifecycle_stage = ? AND EXISTS (SELECT 1 FROM "
-                          "contact_tags t WHERE t.contact_id = c.id AND "
-                          "t.tag = ?)) ORDER BY c.id ASC LIMIT ?"));
+    // page query server/storage/list_query.cc PlanList builds (the filter as
+    // server/query/filter_compiler.cc compiles it, EXISTS for tags; the sort
+    // key column after the contact's; keyset order by id; page 50 + 1).
+    const std::string list_where =
+        " FROM contacts c WHERE c.delete_time IS NULL AND (c.lifecycle_stage "
+        "= ? AND EXISTS (SELECT 1 FROM contact_tags t1 WHERE t1.contact_id = "
+        "c.id AND t1.tag = ?))";
+    const std::string list_sql =
+        absl::StrCat("SELECT ", kContactSelect, ", c.id", list_where,
+                     " ORDER BY c.id ASC LIMIT ?");
+    const std::string count_sql = absl::StrCat("SELECT COUNT(*)", list_where);
+    auto list = [stmts, list_sql, count_sql](sql::Connection& c,
+                                             std::mt19937_64&, int t,
+                                             int64_t) -> int64_t {
+      auto* ps = (*stmts)[t].Get(c, list_sql);
       ps->setInt(1, 3);
       ps->setString(2, "vip");
       ps->setInt(3, 51);
       DrainAll(ps->executeQuery());
-      // ListContacts always returns total_size: a COUNT over the same filter.
-      auto* count = (*stmts)[t].Get(
-          c,
-          "SELECT COUNT(*) FROM contacts c WHERE c.delete_time IS NULL AND "
-          "(c.lifecycle_stage = ? AND EXISTS (SELECT 1 FROM contact_tags t "
-          "WHERE t.contact_id = c.id AND t.tag = ?))");
+      // The first page of a listing longer than one page counts total_size:
+      // a COUNT over the same filter (later pages get it from the token).
+      auto* count = (*stmts)[t].Get(c, count_sql);
       count->setInt(1, 3);
       count->setString(2, "vip");
       DrainAll(count->executeQuery());
+      return 1;
+    };
+    // ListContactsNextPage: the same page query with the keyset condition
+    // query::KeysetCondition builds for `c.id ASC` after the filter, and no
+    // COUNT (total_size comes in the token).
+    const std::string next_sql =
+        absl::StrCat("SELECT ", kContactSelect, ", c.id", list_where,
+                     " AND (c.id > ?) ORDER BY c.id ASC LIMIT ?");
+    auto list_next = [this, stmts, next_sql](sql::Connection& c,
+                                             std::mt19937_64& rng, int t,
+                                             int64_t) -> int64_t {
+      auto* ps = (*stmts)[t].Get(c, next_sql);
+      ps->setInt(1, 3);
+      ps->setString(2, "vip");
+      ps->setInt64(3, RandomNextPage(rng).after_id);
+      ps->setInt(4, 51);
+      DrainAll(ps->executeQuery());
       return 1;
     };
     auto list_i = [this, stmts](sql::Connection& c, std::mt19937_64& rng, int t,
@@ -1196,6 +1374,7 @@ struct Bench {
     if (scenario == "CreateContact") return create;
     if (scenario == "LogInteraction") return log;
     if (scenario == "ListContacts") return list;
+    if (scenario == "ListContactsNextPage") return list_next;
     if (scenario == "ListInteractions") return list_i;
     if (scenario == "ImportContacts") return import;
     return mixed;
@@ -1211,11 +1390,44 @@ struct Bench {
     results.push_back(std::move(r));
   }
 
+  // GetContact@50%: GetContact in open loop at half the throughput the
+  // closed-loop GetContact run just reached (the target is p99 <= 5 ms
+  // there). At most 10 x --concurrency calls are outstanding.
+  void RunGetContactHalfLoad() {
+    const Result* peak = Find("GetContact", "rapport");
+    if (peak == nullptr || peak->Throughput() <= 0) {
+      std::printf("scenario %s skipped: GetContact completed no call\n",
+                  kHalfLoad);
+      std::fflush(stdout);
+      return;
+    }
+    const double rate = 0.5 * peak->Throughput();
+    std::printf("scenario %s (open loop, %.0f calls/s) ...\n", kHalfLoad, rate);
+    std::fflush(stdout);
+    Result r = MakeResult(kHalfLoad, "rapport");
+    using namespace std::placeholders;
+    RunOpenLoop(o, std::bind(&Bench::GetContact, this, _1, _2), rate,
+                10 * o.concurrency, o.pid, &r);
+    results.push_back(std::move(r));
+  }
+
   void RunAll() {
     const std::vector<std::string> scenarios = absl::StrSplit(o.scenarios, ',');
     for (const std::string& sc : scenarios) {
       std::printf("scenario %s ...\n", sc.c_str());
       std::fflush(stdout);
+      if (sc == "ListContactsNextPage") {
+        CollectNextPages();
+        if (next_pages.empty()) {
+          Result r = MakeResult(sc, "rapport");
+          r.errors = 1;
+          r.first_error = next_pages_error;
+          results.push_back(std::move(r));
+          continue;
+        }
+        std::printf("  %zu later pages collected\n", next_pages.size());
+        std::fflush(stdout);
+      }
       if (sc == "ImportContacts") {
         RunRapportImport();
       } else if (sc == "GetContactInsights" || sc == "LoyaltyGetAccount") {
@@ -1228,6 +1440,7 @@ struct Bench {
       }
       RunStorageFloor(sc);
       RunGrpcFloor(sc);
+      if (sc == "GetContact" && o.half_load) RunGetContactHalfLoad();
     }
     for (const char* sc : {"GetContactInsights", "LoyaltyGetAccount"}) {
       if (o.scenarios.find(sc) != std::string::npos) continue;
@@ -1263,12 +1476,12 @@ struct Bench {
       std::printf("load: ImportContacts %.0f contacts/s over %.1f s\n",
                   load_contacts_per_s, load_seconds);
     }
-    std::printf("\n%-17s %-13s %10s %8s %8s %8s %8s %6s %8s %6s %8s  %s\n",
+    std::printf("\n%-20s %-13s %10s %8s %8s %8s %8s %6s %8s %6s %8s  %s\n",
                 "scenario", "system", "ops/s", "p50 ms", "p90 ms", "p99 ms",
                 "max ms", "errors", "RSS MB", "CPU", "ratio", "load avg");
     for (Result& r : results) {
       if (r.not_implemented) {
-        std::printf("%-17s %-13s n/a (not implemented)\n", r.scenario.c_str(),
+        std::printf("%-20s %-13s n/a (not implemented)\n", r.scenario.c_str(),
                     r.system.c_str());
         continue;
       }
@@ -1282,7 +1495,7 @@ struct Bench {
         if (floor > 0) ratio = absl::StrFormat("%.2f", r.Throughput() / floor);
       }
       std::printf(
-          "%-17s %-13s %10.0f %8.2f %8.2f %8.2f %8.1f %6lld %8s %6s %8s  %s\n",
+          "%-20s %-13s %10.0f %8.2f %8.2f %8.2f %8.1f %6lld %8s %6s %8s  %s\n",
           r.scenario.c_str(), r.system.c_str(), r.Throughput(),
           r.Percentile(0.5), r.Percentile(0.9), r.Percentile(0.99),
           r.Percentile(1.0), static_cast<long long>(r.errors),
@@ -1298,9 +1511,20 @@ struct Bench {
                     r.first_error.substr(0, 200).c_str());
       }
     }
+    for (Result& r : results) {
+      if (r.scenario != kHalfLoad) continue;
+      const double p99 = r.Percentile(0.99);
+      std::printf(
+          "\nGetContact p99 at 50%% of peak (%.0f calls/s offered, %.0f "
+          "achieved): %.2f ms (target <= 5 ms: %s)\n",
+          r.offered_rate, r.Throughput(), p99,
+          r.ops > 0 && r.errors == 0 && p99 <= 5 ? "met" : "not met");
+    }
     std::printf(
         "\nops/s: calls/s (ImportContacts: contacts/s). ratio = rapport / "
         "min(storage floor, gRPC floor) (ImportContacts: / storage floor).\n"
+        "GetContact@50%%: open loop at half of GetContact's ops/s, latency "
+        "from each call's scheduled send time.\n"
         "RSS: rapportd's peak (VmHWM) in the scenario; CPU: rapportd cores "
         "used.\n");
   }
@@ -1369,6 +1593,9 @@ struct Bench {
           ", \"max_ms\": ", r.Percentile(1.0),
           ", \"peak_rss_kb\": ", r.peak_rss_kb,
           ", \"cpu_cores\": ", r.CpuCores(), ", \"ratio_to_floor\": ", ratio,
+          r.offered_rate > 0
+              ? absl::StrCat(", \"offered_rate\": ", r.offered_rate)
+              : "",
           ", \"load_average\": ", JsonString(r.load_average),
           ", \"first_error\": ", JsonString(r.first_error), "}");
     }

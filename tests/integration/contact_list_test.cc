@@ -588,7 +588,7 @@ TEST_F(ContactListTest, ShowDeletedIncludesSoftDeletedContacts) {
   EXPECT_EQ(response.total_size(), 2);
 }
 
-TEST_F(ContactListTest, TotalSizeCountsEveryPage) {
+TEST_F(ContactListTest, TotalSizeIsCountedOncePerListing) {
   std::vector<v1::Contact> rows;
   for (int i = 0; i < 75; ++i) {
     v1::Contact c = MakeContact(absl::StrCat("G", i), "", "");
@@ -606,6 +606,28 @@ TEST_F(ContactListTest, TotalSizeCountsEveryPage) {
   request.set_page_token(response.next_page_token());
   ASSERT_OK(List(request, &response));
   EXPECT_EQ(response.total_size(), 25);
+
+  // The total is counted on the first page and carried in the token: later
+  // pages of the same listing repeat it, a new listing counts again.
+  std::vector<v1::Contact> more;
+  for (int i = 0; i < 5; ++i) {
+    v1::Contact c = MakeContact(absl::StrCat("H", i), "", "");
+    c.add_tags("third");
+    more.push_back(c);
+  }
+  Import(more);
+  request.set_page_token(response.next_page_token());
+  ASSERT_OK(List(request, &response));
+  EXPECT_EQ(response.total_size(), 25);
+  request.clear_page_token();
+  ASSERT_OK(List(request, &response));
+  EXPECT_EQ(response.total_size(), 30);
+  // A first page that holds every match needs no count: still exact.
+  request.set_page_size(100);
+  ASSERT_OK(List(request, &response));
+  EXPECT_EQ(response.contacts_size(), 30);
+  EXPECT_EQ(response.total_size(), 30);
+  EXPECT_TRUE(response.next_page_token().empty());
 }
 
 // ---------------------------------------------------------------- page tokens
