@@ -10,7 +10,8 @@
 # user has an empty password and is reachable over the socket and over TCP on
 # 127.0.0.1; tests create their own databases (tests/support/test_database.h).
 # Both commands are idempotent, and `start` first stops a server left behind by
-# a crashed run.
+# a crashed run. MARIADB_FIXTURE_ARGS adds server options (word-split), e.g.
+# the benchmark's larger buffer pool.
 set -euo pipefail
 
 # Debian installs mariadbd in /usr/sbin, which is not on every user's PATH.
@@ -101,7 +102,7 @@ launch_server() {
     --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
     --innodb-flush-log-at-trx-commit=1 --max-connections=500 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    </dev/null >>"$LOG" 2>&1 &
+    ${MARIADB_FIXTURE_ARGS:-} </dev/null >>"$LOG" 2>&1 &
   local pid=$!
   local deadline=$((SECONDS + START_TIMEOUT_S))
   while ! server_answers; do
