@@ -28,7 +28,7 @@ constexpr absl::Duration kValidateAfterIdle = absl::Seconds(30);
 // Statements every new session runs, so that MySQL 8.0 and MariaDB 10.11
 // behave alike: UTC for DATETIME text, strict mode, READ COMMITTED (no gap
 // locks between concurrent inserts, fewer deadlocks).
-constexpr const char* kSessionSetup[] = {
+constexpr const char* kSessionSetupStatements[] = {
     "SET time_zone = '+00:00'",
     "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
     "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,ONLY_FULL_GROUP_BY'",
@@ -36,9 +36,18 @@ constexpr const char* kSessionSetup[] = {
     // Child rows of a contact are read as GROUP_CONCAT lists (contact_rows.cc);
     // MySQL cuts them at 1024 bytes by default.
     "SET SESSION group_concat_max_len = 1048576",
+    // Listings AND a selective filter with `delete_time IS NULL`, which
+    // nearly every row meets; both servers like to intersect the two indexes
+    // for that, reading the whole delete_time index (a COUNT over one stage
+    // of 100k contacts: 30 ms intersected, 16 ms on the stage index alone).
+    "SET SESSION optimizer_switch = 'index_merge_intersection=off'",
 };
 
 }  // namespace
+
+absl::Span<const char* const> SessionSetupStatements() {
+  return kSessionSetupStatements;
+}
 
 struct Connection::Slot {
   std::unique_ptr<sql::Connection> conn;
@@ -179,7 +188,7 @@ absl::Status Database::OpenConnection(Connection::Slot* slot) {
     sql::Driver* driver = sql::mysql::get_mysql_driver_instance();
     slot->conn.reset(driver->connect(opts));
     std::unique_ptr<sql::Statement> stmt(slot->conn->createStatement());
-    for (const char* setup : kSessionSetup) stmt->execute(setup);
+    for (const char* setup : SessionSetupStatements()) stmt->execute(setup);
   } catch (const sql::SQLException& e) {
     slot->conn.reset();
     const std::string where =

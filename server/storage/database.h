@@ -25,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "server/common/sql_param.h"
 #include "server/storage/db_options.h"
 
@@ -78,6 +79,11 @@ class Connection {
   Database* db_;  // not owned; outlives the lease
   Slot* slot_;    // owned by db_; exclusively ours until the lease ends
 };
+
+// The statements every new session runs (time zone, strict mode, isolation
+// level, optimizer settings). Exposed for the benchmark's storage floor,
+// which must run the SQL as rapportd does.
+absl::Span<const char* const> SessionSetupStatements();
 
 // Binds `params` to `stmt` in order (1-based placeholders).
 void BindParams(sql::PreparedStatement* stmt,

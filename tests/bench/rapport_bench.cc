@@ -46,6 +46,7 @@
 #include "rapport/v1/contact_service.grpc.pb.h"
 #include "rapport/v1/interaction_service.grpc.pb.h"
 #include "server/storage/contact_rows.h"
+#include "server/storage/database.h"
 
 namespace rapport::bench {
 namespace {
@@ -353,10 +354,10 @@ std::unique_ptr<sql::Connection> Connect(const Options& o, bool with_db) {
   std::unique_ptr<sql::Connection> conn(
       sql::mysql::get_mysql_driver_instance()->connect(opts));
   std::unique_ptr<sql::Statement> st(conn->createStatement());
-  // The same session settings rapportd uses (server/storage/database.cc).
-  st->execute("SET time_zone = '+00:00'");
-  st->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-  st->execute("SET SESSION group_concat_max_len = 1048576");
+  // The session settings rapportd uses.
+  for (const char* setup : rapport::storage::SessionSetupStatements()) {
+    st->execute(setup);
+  }
   return conn;
 }
 
