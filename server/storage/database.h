@@ -81,7 +81,7 @@ class Connection {
 };
 
 // The statements every new session runs (time zone, strict mode, isolation
-// level, optimizer settings). Exposed for the benchmark's storage floor,
+// level, GROUP_CONCAT limit). Exposed for the benchmark's storage floor,
 // which must run the SQL as rapportd does.
 absl::Span<const char* const> SessionSetupStatements();
 
