@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <latch>
 #include <memory>
 #include <string>
 #include <thread>
@@ -44,6 +45,14 @@ class KilledConnectionsTest : public ServerFixture {
  protected:
   // Kills every connection of the server under test (all sessions on the
   // test database but the helper's own). Returns how many.
+  // rapportd's connections to the test database (all but the test's own).
+  int64_t ServerConnections() {
+    absl::StatusOr<int64_t> n = db().QueryInt(absl::StrCat(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '",
+        db().name(), "' AND ID <> CONNECTION_ID()"));
+    return n.ok() ? *n : 0;
+  }
+
   int KillServerConnections() {
     int killed = 0;
     int64_t last = 0;
@@ -111,12 +120,20 @@ TEST_F(KilledConnectionsTest, WritesRecoverAfterConnectionsAreKilled) {
 
 TEST_F(KilledConnectionsTest, ConcurrentCallsRecoverAfterConnectionsAreKilled) {
   const std::string id = MustCreate(MakeContact("Ada", "Lovelace", "")).id();
-  // Open several connections: concurrent calls each lease one.
-  std::vector<std::thread> warm;
-  for (int t = 0; t < 6; ++t) {
-    warm.emplace_back([&] { EXPECT_OK(Get(id)); });
+  // Open several connections: overlapping calls each lease one. Calls take
+  // well under a millisecond, so six threads do not always overlap; start
+  // them together, and again until the pool holds more than one connection.
+  for (int round = 0; round < 50 && ServerConnections() < 2; ++round) {
+    std::latch start(6);
+    std::vector<std::thread> warm;
+    for (int t = 0; t < 6; ++t) {
+      warm.emplace_back([&] {
+        start.arrive_and_wait();
+        EXPECT_OK(Get(id));
+      });
+    }
+    for (std::thread& t : warm) t.join();
   }
-  for (std::thread& t : warm) t.join();
   ASSERT_GT(KillServerConnections(), 1);
 
   std::vector<std::thread> threads;
