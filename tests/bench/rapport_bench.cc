@@ -514,6 +514,32 @@ struct TypedOp : Op {
 // Starts one call on `cq` with tag = the returned Op.
 using Starter = std::function<Op*(grpc::CompletionQueue* cq, std::mt19937_64&)>;
 
+// The warm-up ended: rapportd's CPU and peak RSS are measured from here.
+void StartMeasuring(int64_t pid, Result* r) {
+  r->proc_begin = SampleProc(pid);
+  ResetPeakRss(pid);
+}
+
+// A measured call that completed at `done`.
+void RecordCall(const Op& op, absl::Time done, Result* r) {
+  if (op.status.ok()) {
+    ++r->ops;
+    r->items += op.items;
+    r->latencies_ms.push_back(absl::ToDoubleMilliseconds(done - op.start));
+  } else if (r->errors++ == 0) {
+    r->first_error =
+        absl::StrCat(op.status.error_code(), ": ", op.status.error_message());
+  }
+}
+
+// The run ended: rapportd's CPU and peak RSS, the load average.
+void FinishRun(const Options& o, int64_t pid, Result* r) {
+  r->proc_end = SampleProc(pid);
+  r->peak_rss_kb = r->proc_end.hwm_kb;
+  r->seconds = o.duration_s;
+  r->load_average = LoadAverage();
+}
+
 template <typename Req, typename Resp, typename Stub, typename Fn>
 Op* StartCall(Stub* stub, Fn method, const Req& req,
               grpc::CompletionQueue* cq) {
@@ -546,30 +572,17 @@ void RunClosedLoop(const Options& o, const Starter& start, int64_t pid,
     const absl::Time now = absl::Now();
     if (!measuring && now >= measure_from) {
       measuring = true;
-      r->proc_begin = SampleProc(pid);
-      ResetPeakRss(pid);
+      StartMeasuring(pid, r);
     }
     if (measuring && op->start >= measure_from && now <= end) {
-      if (op->status.ok()) {
-        ++r->ops;
-        r->items += op->items;
-        r->latencies_ms.push_back(absl::ToDoubleMilliseconds(now - op->start));
-      } else {
-        if (r->errors++ == 0) {
-          r->first_error = absl::StrCat(op->status.error_code(), ": ",
-                                        op->status.error_message());
-        }
-      }
+      RecordCall(*op, now, r);
     }
     if (now < end) {
       start(&cq, rng);
       ++outstanding;
     }
   }
-  r->proc_end = SampleProc(pid);
-  r->peak_rss_kb = r->proc_end.hwm_kb;
-  r->seconds = o.duration_s;
-  r->load_average = LoadAverage();
+  FinishRun(o, pid, r);
 }
 
 // Open loop: calls are sent at fixed times begin + k / rate whether or not
@@ -598,8 +611,7 @@ void RunOpenLoop(const Options& o, const Starter& start, double rate,
     absl::Time now = absl::Now();
     if (!measuring && now >= measure_from) {
       measuring = true;
-      r->proc_begin = SampleProc(pid);
-      ResetPeakRss(pid);
+      StartMeasuring(pid, r);
     }
     // Every call whose time has come, late ones at once.
     for (absl::Time at = send_time(next); at <= now && at < end;
@@ -636,19 +648,9 @@ void RunOpenLoop(const Options& o, const Starter& start, double rate,
     --outstanding;
     now = absl::Now();
     if (op->start < measure_from || op->start >= end) continue;
-    if (op->status.ok()) {
-      ++r->ops;
-      r->items += op->items;
-      r->latencies_ms.push_back(absl::ToDoubleMilliseconds(now - op->start));
-    } else if (r->errors++ == 0) {
-      r->first_error = absl::StrCat(op->status.error_code(), ": ",
-                                    op->status.error_message());
-    }
+    RecordCall(*op, now, r);
   }
-  r->proc_end = SampleProc(pid);
-  r->peak_rss_kb = r->proc_end.hwm_kb;
-  r->seconds = o.duration_s;
-  r->load_average = LoadAverage();
+  FinishRun(o, pid, r);
 }
 
 // ------------------------------------------------------- storage floor --
@@ -986,10 +988,17 @@ struct Bench {
         interactions.get(),
         &rapport::v1::InteractionService::Stub::AsyncLogInteraction, req, cq);
   }
-  Op* ListContacts(grpc::CompletionQueue* cq, std::mt19937_64&) {
+  // A page of the ListContacts scenarios' listing (first page: no token).
+  static rapport::v1::ListContactsRequest ListRequest(
+      const std::string& page_token) {
     rapport::v1::ListContactsRequest req;
     req.set_page_size(50);
     req.set_filter(kListFilter);
+    req.set_page_token(page_token);
+    return req;
+  }
+  Op* ListContacts(grpc::CompletionQueue* cq, std::mt19937_64&) {
+    const rapport::v1::ListContactsRequest req = ListRequest("");
     return StartCall<rapport::v1::ListContactsRequest,
                      rapport::v1::ListContactsResponse>(
         contacts.get(), &rapport::v1::ContactService::Stub::AsyncListContacts,
@@ -998,10 +1007,8 @@ struct Bench {
   // A later page of the ListContacts listing: the token carries total_size,
   // so rapportd runs the page query only (no COUNT).
   Op* ListContactsNextPage(grpc::CompletionQueue* cq, std::mt19937_64& rng) {
-    rapport::v1::ListContactsRequest req;
-    req.set_page_size(50);
-    req.set_filter(kListFilter);
-    req.set_page_token(RandomNextPage(rng).token);
+    const rapport::v1::ListContactsRequest req =
+        ListRequest(RandomNextPage(rng).token);
     return StartCall<rapport::v1::ListContactsRequest,
                      rapport::v1::ListContactsResponse>(
         contacts.get(), &rapport::v1::ContactService::Stub::AsyncListContacts,
@@ -1021,10 +1028,7 @@ struct Bench {
       Authorize(ctx);
       ctx.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(30));
-      rapport::v1::ListContactsRequest req;
-      req.set_page_size(50);
-      req.set_filter(kListFilter);
-      req.set_page_token(token);
+      const rapport::v1::ListContactsRequest req = ListRequest(token);
       rapport::v1::ListContactsResponse resp;
       const grpc::Status st = contacts->ListContacts(&ctx, req, &resp);
       if (!st.ok()) {
@@ -1103,8 +1107,7 @@ struct Bench {
     // Samples rapportd when the warm-up ends.
     std::thread sampler([&] {
       absl::SleepFor(measure_from - absl::Now());
-      r.proc_begin = SampleProc(o.pid);
-      ResetPeakRss(o.pid);
+      StartMeasuring(o.pid, &r);
     });
     for (int s = 0; s < streams; ++s) {
       threads.emplace_back([&, s] {
@@ -1146,10 +1149,7 @@ struct Bench {
       r.latencies_ms.insert(r.latencies_ms.end(), p.latencies_ms.begin(),
                             p.latencies_ms.end());
     }
-    r.proc_end = SampleProc(o.pid);
-    r.peak_rss_kb = r.proc_end.hwm_kb;
-    r.seconds = o.duration_s;
-    r.load_average = LoadAverage();
+    FinishRun(o, o.pid, &r);
     results.push_back(std::move(r));
   }
 
