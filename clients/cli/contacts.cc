@@ -724,7 +724,7 @@ void AddContactCommands(CLI::App* app, GlobalFlags* flags, Action* action) {
   struct ListArgs {
     std::string filter, query, order_by, page_token;
     int page_size = 0;
-    bool all = false, show_deleted = false;
+    bool all = false, show_deleted = false, exact_total_size = false;
   };
   auto list_args = std::make_shared<ListArgs>();
   CLI::App* list = group->add_subcommand("list", "List contacts");
@@ -742,6 +742,8 @@ void AddContactCommands(CLI::App* app, GlobalFlags* flags, Action* action) {
   list->add_flag("--all", list_args->all, "Follow page tokens to the end");
   list->add_flag("--show-deleted", list_args->show_deleted,
                  "Include soft-deleted contacts");
+  list->add_flag("--exact-total", list_args->exact_total_size,
+                 "Count every match for total_size (default: up to 1,000)");
   list->callback([=] {
     *action = [=]() -> int {
       auto client = Connect(*flags);
@@ -753,6 +755,7 @@ void AddContactCommands(CLI::App* app, GlobalFlags* flags, Action* action) {
       request.set_page_size(list_args->page_size);
       request.set_page_token(list_args->page_token);
       request.set_show_deleted(list_args->show_deleted);
+      request.set_exact_total_size(list_args->exact_total_size);
       rapport::v1::ListContactsResponse all;
       while (true) {
         rapport::v1::ListContactsResponse page;
@@ -764,6 +767,7 @@ void AddContactCommands(CLI::App* app, GlobalFlags* flags, Action* action) {
         }
         all.set_next_page_token(page.next_page_token());
         all.set_total_size(page.total_size());
+        all.set_total_size_capped(page.total_size_capped());
         if (!list_args->all || page.next_page_token().empty()) break;
         request.set_page_token(page.next_page_token());
       }

@@ -4,8 +4,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "server/common/grpc_status.h"
 #include "server/api/list_params.h"
+#include "server/common/grpc_status.h"
 #include "server/common/status_macros.h"
 #include "server/query/pagination.h"
 
@@ -129,11 +129,13 @@ grpc::Status ContactServiceImpl::ListContacts(
   params.page_token = request->page_token();
   params.page_size = *page_size;
   params.show_deleted = request->show_deleted();
+  params.exact_total_size = request->exact_total_size();
   absl::StatusOr<storage::ContactPage> page = store_->List(params);
   if (!page.ok()) return ToGrpcStatus(page.status());
   for (Contact& c : page->contacts) *response->add_contacts() = std::move(c);
   response->set_next_page_token(page->next_page_token);
   response->set_total_size(page->total_size);
+  response->set_total_size_capped(page->total_size_capped);
   return grpc::Status::OK;
 }
 

@@ -599,12 +599,17 @@ ListSpec ContactListSpec(const ContactListParams& params) {
   spec.order_by = params.order_by;
   spec.page_token = params.page_token;
   spec.page_size = params.page_size;
-  spec.request_description = query::RequestDescription(
-      {{"resource", "contacts"},
-       {"filter", params.filter},
-       {"query", params.query},
-       {"order_by", params.order_by},
-       {"show_deleted", params.show_deleted ? "1" : "0"}});
+  if (!params.exact_total_size) spec.count_limit = kTotalSizeCountLimit;
+  std::vector<std::pair<std::string, std::string>> description = {
+      {"resource", "contacts"},
+      {"filter", params.filter},
+      {"query", params.query},
+      {"order_by", params.order_by},
+      {"show_deleted", params.show_deleted ? "1" : "0"}};
+  // Only when set, so that tokens issued before the option existed (and
+  // every default listing's) stay valid.
+  if (params.exact_total_size) description.push_back({"exact_total_size", "1"});
+  spec.request_description = query::RequestDescription(description);
   return spec;
 }
 
@@ -631,19 +636,25 @@ absl::StatusOr<ContactPage> ContactStore::List(
       page.contacts.push_back(*std::move(c));
       last_keys = ReadSortKeys(plan, *rs);
     }
-    // total_size costs a COUNT over every matching row, so it is counted
-    // once per listing: not at all when the first page holds every row, on
-    // the first page otherwise, and carried to later pages in the token.
+    // total_size costs a COUNT over the matching rows (up to the limit), so
+    // it is counted once per listing: not at all when the first page holds
+    // every row, on the first page otherwise, and carried to later pages in
+    // the token.
     std::optional<int64_t> total = plan.carried_total_size;
+    bool exact = params.page_token.empty() && !more;
     if (params.with_total_size && !total) {
-      if (params.page_token.empty() && !more) {
+      if (exact) {
         total = static_cast<int64_t>(page.contacts.size());
       } else {
         auto count = conn.Query(plan.count.sql, plan.count.params);
         if (count->next()) total = count->getInt64(1);
       }
     }
-    if (total) page.total_size = *total;
+    if (total) {
+      page.total_size = *total;
+      page.total_size_capped =
+          !exact && spec.count_limit && *total >= *spec.count_limit;
+    }
     if (more) {
       absl::StatusOr<std::string> token = NextPageToken(
           plan, spec, last_keys, params.with_total_size ? total : std::nullopt);

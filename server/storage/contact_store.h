@@ -37,12 +37,19 @@ struct ContactListParams {
   int page_size = 50;  // already clamped to 1..1000
   bool show_deleted = false;
   bool with_total_size = true;
+  // Count every match instead of stopping at kTotalSizeCountLimit.
+  bool exact_total_size = false;
 };
+
+// total_size counts at most this many matches unless exact_total_size is
+// set: the count is what makes a first page's cost grow with the table.
+inline constexpr int64_t kTotalSizeCountLimit = 1000;
 
 struct ContactPage {
   std::vector<rapport::v1::Contact> contacts;
   std::string next_page_token;
   int64_t total_size = 0;
+  bool total_size_capped = false;  // at least total_size contacts match
 };
 
 // One validated import row. The flags say which values validation filled in

@@ -33,9 +33,17 @@ absl::StatusOr<ListPlan> PlanList(const ListSpec& spec) {
   const std::string count_where =
       where.empty() ? ""
                     : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND "));
-  plan.count.sql =
-      absl::StrCat("SELECT COUNT(*) FROM ", spec.from, count_where);
   plan.count.params = params;
+  if (spec.count_limit) {
+    // A derived table with LIMIT stops the scan at the limit (both MySQL 8.0
+    // and MariaDB); COUNT(*) over the table itself would read every match.
+    plan.count.sql = absl::StrCat("SELECT COUNT(*) FROM (SELECT 1 FROM ",
+                                  spec.from, count_where, " LIMIT ?) matches");
+    plan.count.params.push_back(*spec.count_limit);
+  } else {
+    plan.count.sql =
+        absl::StrCat("SELECT COUNT(*) FROM ", spec.from, count_where);
+  }
 
   if (!spec.page_token.empty()) {
     RAPPORT_ASSIGN_OR_RETURN(

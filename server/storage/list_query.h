@@ -35,11 +35,14 @@ struct ListSpec {
   // Every request parameter that must not change between pages.
   std::string request_description;
   int page_size = 50;
+  // When set, the count stops at this many rows (the total is then a lower
+  // bound): a first page then costs the same on a table of any size.
+  std::optional<int64_t> count_limit;
 };
 
 struct ListPlan {
   SqlFragment page;   // SELECT ... LIMIT page_size + 1
-  SqlFragment count;  // SELECT COUNT(*) over the same rows, all pages
+  SqlFragment count;  // COUNT(*) over the same rows, all pages, to the limit
   query::OrderBy order;
   int key_column = 0;  // 1-based index of the first sort-key column
   // The total the page token carried (counted on the listing's first page).

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -39,6 +40,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -46,6 +48,7 @@
 #include "rapport/v1/contact_service.grpc.pb.h"
 #include "rapport/v1/interaction_service.grpc.pb.h"
 #include "server/storage/contact_rows.h"
+#include "server/storage/contact_store.h"
 #include "server/storage/database.h"
 
 namespace rapport::bench {
@@ -76,7 +79,9 @@ struct Options {
   // Sent as "authorization: Bearer"; with --spawn, rapportd's bootstrap
   // admin key.
   std::string api_key = "rapport-bench-admin-key-0123456789abcdef";
-  int64_t contacts = 100000;
+  // Data set sizes, ascending: each is loaded (on top of the one before) and
+  // benchmarked in turn, in the same database and rapportd.
+  std::vector<int64_t> contacts = {100000};
   int interactions_per_contact = 10;
   int concurrency = 16;
   double duration_s = 10;
@@ -86,6 +91,8 @@ struct Options {
   // After GetContact: an open-loop GetContact run at half its throughput,
   // for the target "p99 <= 5 ms at half of peak".
   bool half_load = true;
+  // Exit 1 when any row of any size had errors (the CTest smoke run).
+  bool fail_on_errors = false;
   std::string json;
   std::string scenarios =
       "GetContact,CreateContact,LogInteraction,ListContacts,"
@@ -108,7 +115,10 @@ void Authorize(grpc::ClientContext& ctx) {
 void Usage() {
   std::printf(
       "usage: rapport_bench [--spawn | --target HOST:PORT [--pid PID]]\n"
-      "  --contacts N (100000)  --interactions-per-contact N (10)\n"
+      "  --contacts N[,N...] (100000)  data set sizes, ascending: each one\n"
+      "                         loaded on top of the one before and run in\n"
+      "                         turn, then compared (e.g. 100000,1000000)\n"
+      "  --interactions-per-contact N (10)\n"
       "  --concurrency N (16)   --duration SECONDS (10)  --warmup SECONDS "
       "(2)\n"
       "  --import-streams N (2) --scenarios A,B,...      --skip-load\n"
@@ -118,7 +128,23 @@ void Usage() {
       "  --api-key KEY          (with --spawn: the bootstrap admin key)\n"
       "  --db-buffer-pool-mb N (2048)  --db-log-file-mb N (512)  (--spawn)\n"
       "  --no-half-load         skip GetContact@50%% (the open-loop run at\n"
-      "                         half of GetContact's throughput)\n");
+      "                         half of GetContact's throughput)\n"
+      "  --fail-on-errors       exit 1 if a call of any size failed (not\n"
+      "                         counting GetContact@50%%'s skipped sends)\n");
+}
+
+// --contacts: one size or an ascending, comma-separated list of sizes.
+std::vector<int64_t> ParseSizes(const std::string& v) {
+  std::vector<int64_t> sizes;
+  for (absl::string_view part : absl::StrSplit(v, ',')) {
+    int64_t n;
+    if (!absl::SimpleAtoi(part, &n) || n < 1 ||
+        (!sizes.empty() && n <= sizes.back())) {
+      Die("--contacts: positive sizes in ascending order, e.g. 100000,1000000");
+    }
+    sizes.push_back(n);
+  }
+  return sizes;
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -145,6 +171,8 @@ Options ParseOptions(int argc, char** argv) {
       o.half_load = true;
     } else if (a == "--no-half-load") {
       o.half_load = false;
+    } else if (a == "--fail-on-errors") {
+      o.fail_on_errors = true;
     } else if (a == "--target") {
       o.target = need(i);
     } else if (a == "--pid") {
@@ -174,7 +202,7 @@ Options ParseOptions(int argc, char** argv) {
     } else if (a == "--db-name") {
       o.db_name = need(i);
     } else if (a == "--contacts") {
-      o.contacts = to_int(a, need(i));
+      o.contacts = ParseSizes(need(i));
     } else if (a == "--interactions-per-contact") {
       o.interactions_per_contact = static_cast<int>(to_int(a, need(i)));
     } else if (a == "--concurrency") {
@@ -195,7 +223,7 @@ Options ParseOptions(int argc, char** argv) {
     }
   }
   if (o.target.empty()) o.spawn = true;
-  if (o.concurrency < 1 || o.contacts < 1) Die("bad --concurrency/--contacts");
+  if (o.concurrency < 1) Die("bad --concurrency");
   return o;
 }
 
@@ -305,6 +333,76 @@ struct Result {
     return seconds > 0 ? (proc_end.cpu_s - proc_begin.cpu_s) / seconds : 0;
   }
 };
+
+// The results of one data size (one entry of --contacts).
+struct SizeRun {
+  int64_t contacts = 0;            // the data set's size (the --contacts entry)
+  size_t live_contacts = 0;        // live contacts the scenarios picked from
+  double load_contacts_per_s = 0;  // 0: nothing imported for this size
+  double load_seconds = 0;
+  std::vector<Result> results;
+
+  const Result* Find(const std::string& sc, const std::string& sys) const {
+    for (const Result& r : results) {
+      if (r.scenario == sc && r.system == sys) return &r;
+    }
+    return nullptr;
+  }
+  // rapport / min(storage floor, gRPC floor) (ImportContacts: / storage
+  // floor); 0 for other rows and without floors.
+  double Ratio(const Result& r) const {
+    if (r.system != "rapport") return 0;
+    const Result* g = Find(r.scenario, "grpc_floor");
+    const Result* s = Find(r.scenario, "storage_floor");
+    double floor = 0;
+    if (g && s) floor = std::min(g->Throughput(), s->Throughput());
+    if (r.scenario == "ImportContacts" && s) floor = s->Throughput();
+    return floor > 0 ? r.Throughput() / floor : 0;
+  }
+};
+
+// One row of the comparison between sizes: a scenario's rapport row (or the
+// data load's contacts/s) at each size.
+struct Comparison {
+  std::string scenario;
+  std::vector<double> throughput;  // at each size
+  std::vector<double> ratio;       // at each size; 0: no floors
+
+  // From the first size to the last, in %; NaN when the first is 0.
+  double ChangePct() const {
+    const double first = throughput.front();
+    return first > 0 ? 100 * (throughput.back() - first) / first : NAN;
+  }
+  // The issue's target: cost flat (within 15%) from the first to the last.
+  bool Flat() const { return std::abs(ChangePct()) <= 15; }
+  std::string Verdict() const {
+    if (std::isnan(ChangePct())) return "n/a";
+    return Flat() ? "flat" : absl::StrFormat("%+.0f%%", ChangePct());
+  }
+};
+
+// 1234567 -> "1,234,567".
+std::string WithCommas(int64_t n) {
+  const std::string digits = absl::StrCat(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// 100000 -> "100k", 1000000 -> "1M": the comparison's column labels.
+std::string ShortSize(int64_t n) {
+  if (n % 1000000 == 0) return absl::StrCat(n / 1000000, "M");
+  if (n % 1000 == 0) return absl::StrCat(n / 1000, "k");
+  return absl::StrCat(n);
+}
+
+// `v` with `decimals` decimals, "-" when not positive.
+std::string Fixed(double v, int decimals) {
+  return v > 0 ? absl::StrFormat("%.*f", decimals, v) : "-";
+}
 
 // ------------------------------------------------------- data generation --
 
@@ -786,9 +884,8 @@ struct Bench {
   std::unique_ptr<rapport::v1::InteractionService::Stub> interactions;
   std::vector<int64_t> ids;
   std::atomic<int64_t> unique{0};  // for new e-mails
-  std::vector<Result> results;
-  double load_contacts_per_s = 0;
-  double load_seconds = 0;
+  SizeRun current;                 // the size being run
+  std::vector<SizeRun> runs;       // the sizes run, in order
   std::string interactions_load_method;
   std::string echo_target;
   std::unique_ptr<grpc::Server> echo_server;
@@ -854,89 +951,134 @@ struct Bench {
     machine["load_average_at_start"] = LoadAverage();
   }
 
-  // Imports --contacts contacts through ImportContacts (--import-streams
-  // streams of 1000-contact messages), then bulk-loads the interactions.
-  void Load() {
+  // Loads, benchmarks and prints one data size (an entry of --contacts) in
+  // the database the sizes before left.
+  void RunSize(int64_t size) {
+    std::printf("\n== %s ==\n", SizeTitle(size).c_str());
+    std::fflush(stdout);
+    current = SizeRun();
+    current.contacts = size;
+    next_pages.clear();  // the tokens carry total_size: collected per size
+    next_pages_error.clear();
+    Load(size);
+    RunAll();
+    PrintSize(current);
+    runs.push_back(std::move(current));
+  }
+
+  std::string SizeTitle(int64_t size) const {
+    return absl::StrCat(WithCommas(size), " contacts \u00d7 ",
+                        o.interactions_per_contact, " interactions");
+  }
+
+  // Brings the data set to `size` contacts and reads their ids, which the
+  // scenarios pick from. Contacts that earlier sizes' write scenarios created
+  // stay in the table: they are counted in live_contacts, never picked.
+  void Load(int64_t size) {
     std::unique_ptr<sql::Connection> conn = Connect(o, true);
-    const int64_t have = std::stoll(
-        QueryOne(*conn,
-                 "SELECT COUNT(*) FROM contacts WHERE delete_time IS "
-                 "NULL AND search_text LIKE '%@bench.example.com%'"));
-    if (!o.skip_load && have < o.contacts) {
-      const int64_t todo = o.contacts - have;
-      std::printf("loading %lld contacts through ImportContacts (%d streams)\n",
-                  static_cast<long long>(todo), o.import_streams);
-      std::fflush(stdout);
-      std::atomic<int64_t> next{have};
-      std::atomic<int64_t> failed{0};
-      const absl::Time t0 = absl::Now();
-      std::vector<std::thread> threads;
-      for (int s = 0; s < o.import_streams; ++s) {
-        threads.emplace_back([&] {
-          grpc::ClientContext ctx;
-          Authorize(ctx);
-          rapport::v1::ImportContactsResponse resp;
-          auto writer = contacts->ImportContacts(&ctx, &resp);
-          while (true) {
-            const int64_t from = next.fetch_add(1000);
-            if (from >= o.contacts) break;
-            rapport::v1::ImportContactsRequest req;
-            for (int64_t n = from; n < std::min(from + 1000, o.contacts); ++n) {
-              *req.add_contacts() = MakeContact(n, "c");
-            }
-            if (!writer->Write(req)) break;
-          }
-          writer->WritesDone();
-          grpc::Status st = writer->Finish();
-          if (!st.ok()) {
-            std::fprintf(stderr, "import stream failed: %s\n",
-                         st.error_message().c_str());
-          }
-          failed += resp.failed_count();
-        });
-      }
-      for (std::thread& t : threads) t.join();
-      load_seconds = absl::ToDoubleSeconds(absl::Now() - t0);
-      load_contacts_per_s = todo / load_seconds;
-      std::printf("  %.1f s, %.0f contacts/s, %lld failed rows\n", load_seconds,
-                  load_contacts_per_s, static_cast<long long>(failed.load()));
-    }
+    if (!o.skip_load) ImportMissing(*conn, size);
+    ids.clear();
     {
       std::unique_ptr<sql::Statement> st(conn->createStatement());
       std::unique_ptr<sql::ResultSet> rs(st->executeQuery(
-          "SELECT id FROM contacts WHERE delete_time IS NULL ORDER BY id"));
+          "SELECT contact_id FROM contact_emails WHERE live = 1 AND email "
+          "LIKE 'c%@bench.example.com' ORDER BY contact_id"));
       while (rs->next()) ids.push_back(rs->getInt64(1));
     }
     if (ids.empty()) Die("no contacts to benchmark");
+    current.live_contacts = std::stoll(QueryOne(
+        *conn, "SELECT COUNT(*) FROM contacts WHERE delete_time IS NULL"));
     // Interactions through LogInteraction would take minutes at 100k x 10;
     // they are bulk-loaded with INSERT ... SELECT (no outbox events).
     interactions_load_method = "direct SQL INSERT ... SELECT (no outbox)";
-    const int64_t have_interactions =
-        std::stoll(QueryOne(*conn, "SELECT COUNT(*) FROM interactions"));
-    const int64_t want =
-        static_cast<int64_t>(ids.size()) * o.interactions_per_contact;
-    if (!o.skip_load && have_interactions < want / 2 &&
-        o.interactions_per_contact > 0) {
-      std::printf("bulk-loading %d interactions per contact (direct SQL)\n",
-                  o.interactions_per_contact);
-      std::fflush(stdout);
-      std::vector<std::string> nums;
-      for (int i = 0; i < o.interactions_per_contact; ++i) {
-        nums.push_back(absl::StrCat("SELECT ", i, " AS n"));
-      }
-      const std::string sql = absl::StrCat(
-          "INSERT INTO interactions (contact_id, type, channel, direction, "
-          "occur_time, subject, actor, create_time) SELECT c.id, 3, 'phone', "
-          "1, TIMESTAMP('2024-01-01') + INTERVAL (c.id * 10 + k.n) MINUTE, "
-          "CONCAT('bench call ', k.n), 'bench', NOW(6) FROM contacts c "
-          "CROSS JOIN (",
-          absl::StrJoin(nums, " UNION ALL "), ") k WHERE c.id BETWEEN ? AND ?");
-      std::unique_ptr<sql::PreparedStatement> ps(conn->prepareStatement(sql));
-      for (size_t i = 0; i < ids.size(); i += 5000) {
-        ps->setInt64(1, ids[i]);
-        ps->setInt64(2, ids[std::min(i + 4999, ids.size() - 1)]);
-        ps->executeUpdate();
-      }
+    if (!o.skip_load && o.interactions_per_contact > 0) {
+      LoadInteractions(*conn);
+    }
+  }
+
+  // Imports the data set's contacts (c<n>@bench.example.com, n < size) that
+  // are not there yet through ImportContacts (--import-streams streams of
+  // 1000-contact messages). The contacts scenarios create have other
+  // e-mails and do not count.
+  void ImportMissing(sql::Connection& conn, int64_t size) {
+    const int64_t have = std::stoll(
+        QueryOne(conn,
+                 "SELECT COUNT(*) FROM contact_emails WHERE live = 1 AND "
+                 "email LIKE 'c%@bench.example.com'"));
+    if (have >= size) return;
+    const int64_t todo = size - have;
+    std::printf("loading %lld contacts through ImportContacts (%d streams)\n",
+                static_cast<long long>(todo), o.import_streams);
+    std::fflush(stdout);
+    std::atomic<int64_t> next{have};
+    std::atomic<int64_t> failed{0};
+    const absl::Time t0 = absl::Now();
+    std::vector<std::thread> threads;
+    for (int s = 0; s < o.import_streams; ++s) {
+      threads.emplace_back([&] {
+        grpc::ClientContext ctx;
+        Authorize(ctx);
+        rapport::v1::ImportContactsResponse resp;
+        auto writer = contacts->ImportContacts(&ctx, &resp);
+        while (true) {
+          const int64_t from = next.fetch_add(1000);
+          if (from >= size) break;
+          rapport::v1::ImportContactsRequest req;
+          for (int64_t n = from; n < std::min(from + 1000, size); ++n) {
+            *req.add_contacts() = MakeContact(n, "c");
+          }
+          if (!writer->Write(req)) break;
+        }
+        writer->WritesDone();
+        grpc::Status st = writer->Finish();
+        if (!st.ok()) {
+          std::fprintf(stderr, "import stream failed: %s\n",
+                       st.error_message().c_str());
+        }
+        failed += resp.failed_count();
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    current.load_seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+    current.load_contacts_per_s = todo / current.load_seconds;
+    std::printf("  %.1f s, %.0f contacts/s, %lld failed rows\n",
+                current.load_seconds, current.load_contacts_per_s,
+                static_cast<long long>(failed.load()));
+  }
+
+  // Bulk-loads --interactions-per-contact interactions for the live contacts
+  // above the last one bulk-loaded before (actor 'bench'), one INSERT ...
+  // SELECT per 5000 contacts. For a later size these are the contacts it
+  // added and those earlier sizes' scenarios created.
+  void LoadInteractions(sql::Connection& conn) {
+    const int64_t loaded_through = std::stoll(
+        QueryOne(conn,
+                 "SELECT COALESCE(MAX(contact_id), 0) FROM interactions "
+                 "WHERE actor = 'bench'"));
+    const size_t first = static_cast<size_t>(
+        std::upper_bound(ids.begin(), ids.end(), loaded_through) - ids.begin());
+    if (first == ids.size()) return;
+    std::printf(
+        "bulk-loading %d interactions per contact for %zu contacts (direct "
+        "SQL)\n",
+        o.interactions_per_contact, ids.size() - first);
+    std::fflush(stdout);
+    std::vector<std::string> nums;
+    for (int i = 0; i < o.interactions_per_contact; ++i) {
+      nums.push_back(absl::StrCat("SELECT ", i, " AS n"));
+    }
+    const std::string sql = absl::StrCat(
+        "INSERT INTO interactions (contact_id, type, channel, direction, "
+        "occur_time, subject, actor, create_time) SELECT c.id, 3, 'phone', "
+        "1, TIMESTAMP('2024-01-01') + INTERVAL (c.id * 10 + k.n) MINUTE, "
+        "CONCAT('bench call ', k.n), 'bench', NOW(6) FROM contacts c "
+        "CROSS JOIN (",
+        absl::StrJoin(nums, " UNION ALL "), ") k WHERE c.id BETWEEN ? AND ?");
+    std::unique_ptr<sql::PreparedStatement> ps(conn.prepareStatement(sql));
+    for (size_t i = first; i < ids.size(); i += 5000) {
+      ps->setInt64(1, ids[i]);
+      ps->setInt64(2, ids[std::min(i + 4999, ids.size() - 1)]);
+      ps->executeUpdate();
     }
   }
 
@@ -960,7 +1102,7 @@ struct Bench {
               stub.get(), &::bench::Echo::Stub::AsyncCall, empty, cq);
         },
         /*pid=*/0, &r);
-    results.push_back(std::move(r));
+    current.results.push_back(std::move(r));
   }
 
   // ---- rapport scenarios --
@@ -1091,7 +1233,7 @@ struct Bench {
       start = std::bind(&Bench::ListInteractions, this, _1, _2);
     if (scenario == "Mixed") start = std::bind(&Bench::Mixed, this, _1, _2);
     RunClosedLoop(o, start, o.pid, &r);
-    results.push_back(std::move(r));
+    current.results.push_back(std::move(r));
   }
 
   // ImportContacts: --import-streams client streams, each call one message
@@ -1150,7 +1292,7 @@ struct Bench {
                             p.latencies_ms.end());
     }
     FinishRun(o, o.pid, &r);
-    results.push_back(std::move(r));
+    current.results.push_back(std::move(r));
   }
 
   // ---- storage floors: the SQL rapportd issues for each scenario --
@@ -1269,7 +1411,9 @@ struct Bench {
     const std::string list_sql =
         absl::StrCat("SELECT ", kContactSelect, ", c.id", list_where,
                      " ORDER BY c.id ASC LIMIT ?");
-    const std::string count_sql = absl::StrCat("SELECT COUNT(*)", list_where);
+    // total_size's count stops at the server's limit (PlanList's count_limit).
+    const std::string count_sql = absl::StrCat("SELECT COUNT(*) FROM (SELECT 1",
+                                               list_where, " LIMIT ?) matches");
     auto list = [stmts, list_sql, count_sql](sql::Connection& c,
                                              std::mt19937_64&, int t,
                                              int64_t) -> int64_t {
@@ -1283,6 +1427,7 @@ struct Bench {
       auto* count = (*stmts)[t].Get(c, count_sql);
       count->setInt(1, 3);
       count->setString(2, "vip");
+      count->setInt64(3, rapport::storage::kTotalSizeCountLimit);
       DrainAll(count->executeQuery());
       return 1;
     };
@@ -1402,14 +1547,14 @@ struct Bench {
             ? std::max(1, std::min(o.import_streams, o.concurrency))
             : o.concurrency;
     RunSqlThreads(o, threads, StorageWork(scenario), &r);
-    results.push_back(std::move(r));
+    current.results.push_back(std::move(r));
   }
 
   // GetContact@50%: GetContact in open loop at half the throughput the
   // closed-loop GetContact run just reached (the target is p99 <= 5 ms
   // there). At most 10 x --concurrency calls are outstanding.
   void RunGetContactHalfLoad() {
-    const Result* peak = Find("GetContact", "rapport");
+    const Result* peak = current.Find("GetContact", "rapport");
     if (peak == nullptr || peak->Throughput() <= 0) {
       std::printf("scenario %s skipped: GetContact completed no call\n",
                   kHalfLoad);
@@ -1423,7 +1568,7 @@ struct Bench {
     using namespace std::placeholders;
     RunOpenLoop(o, std::bind(&Bench::GetContact, this, _1, _2), rate,
                 10 * o.concurrency, o.pid, &r);
-    results.push_back(std::move(r));
+    current.results.push_back(std::move(r));
   }
 
   void RunAll() {
@@ -1437,7 +1582,7 @@ struct Bench {
           Result r = MakeResult(sc, "rapport");
           r.errors = 1;
           r.first_error = next_pages_error;
-          results.push_back(std::move(r));
+          current.results.push_back(std::move(r));
           continue;
         }
         std::printf("  %zu later pages collected\n", next_pages.size());
@@ -1448,7 +1593,7 @@ struct Bench {
       } else if (sc == "GetContactInsights" || sc == "LoyaltyGetAccount") {
         Result r = MakeResult(sc, "rapport");
         r.not_implemented = true;
-        results.push_back(std::move(r));
+        current.results.push_back(std::move(r));
         continue;
       } else {
         RunRapportUnary(sc);
@@ -1461,20 +1606,21 @@ struct Bench {
       if (o.scenarios.find(sc) != std::string::npos) continue;
       Result r = MakeResult(sc, "rapport");
       r.not_implemented = true;
-      results.push_back(std::move(r));
+      current.results.push_back(std::move(r));
     }
   }
 
-  const Result* Find(const std::string& sc, const std::string& sys) const {
-    for (const Result& r : results) {
-      if (r.scenario == sc && r.system == sys) return &r;
-    }
-    return nullptr;
-  }
-
-  void Print() {
+  // The size's table: the same as a one-size run's, under a title line.
+  void PrintSize(SizeRun& run) {
+    std::printf("\n== %s ==%s\n", SizeTitle(run.contacts).c_str(),
+                run.live_contacts > static_cast<size_t>(run.contacts)
+                    ? absl::StrCat(" (", WithCommas(run.live_contacts),
+                                   " live contacts: with those earlier "
+                                   "scenarios created)")
+                          .c_str()
+                    : "");
     std::printf(
-        "\nmachine: %s, %s CPUs, %s; MariaDB %s, "
+        "machine: %s, %s CPUs, %s; MariaDB %s, "
         "innodb_flush_log_at_trx_commit=%s, buffer pool %s B, redo log %s B\n",
         machine["cpu"].c_str(), machine["nproc"].c_str(),
         machine["memory"].c_str(), machine["mariadb_version"].c_str(),
@@ -1482,34 +1628,26 @@ struct Bench {
         machine["innodb_buffer_pool_size"].c_str(),
         machine["innodb_log_file_size"].c_str());
     std::printf(
-        "settings: %zu contacts, %d interactions/contact (%s), "
+        "settings: %zu live contacts, %d interactions/contact (%s), "
         "concurrency %d, import streams %d, warm-up %.1f s, %.1f s "
         "per scenario, rapportd threads %d\n",
-        ids.size(), o.interactions_per_contact,
+        run.live_contacts, o.interactions_per_contact,
         interactions_load_method.c_str(), o.concurrency, o.import_streams,
         o.warmup_s, o.duration_s, o.server_threads);
-    if (load_seconds > 0) {
+    if (run.load_seconds > 0) {
       std::printf("load: ImportContacts %.0f contacts/s over %.1f s\n",
-                  load_contacts_per_s, load_seconds);
+                  run.load_contacts_per_s, run.load_seconds);
     }
     std::printf("\n%-20s %-13s %10s %8s %8s %8s %8s %6s %8s %6s %8s  %s\n",
                 "scenario", "system", "ops/s", "p50 ms", "p90 ms", "p99 ms",
                 "max ms", "errors", "RSS MB", "CPU", "ratio", "load avg");
-    for (Result& r : results) {
+    for (Result& r : run.results) {
       if (r.not_implemented) {
         std::printf("%-20s %-13s n/a (not implemented)\n", r.scenario.c_str(),
                     r.system.c_str());
         continue;
       }
-      std::string ratio;
-      if (r.system == "rapport") {
-        const Result* g = Find(r.scenario, "grpc_floor");
-        const Result* s = Find(r.scenario, "storage_floor");
-        double floor = 0;
-        if (g && s) floor = std::min(g->Throughput(), s->Throughput());
-        if (r.scenario == "ImportContacts" && s) floor = s->Throughput();
-        if (floor > 0) ratio = absl::StrFormat("%.2f", r.Throughput() / floor);
-      }
+      const double ratio = run.Ratio(r);
       std::printf(
           "%-20s %-13s %10.0f %8.2f %8.2f %8.2f %8.1f %6lld %8s %6s %8s  %s\n",
           r.scenario.c_str(), r.system.c_str(), r.Throughput(),
@@ -1521,13 +1659,14 @@ struct Bench {
           r.system == "rapport" && o.pid
               ? absl::StrFormat("%.2f", r.CpuCores()).c_str()
               : "",
-          ratio.c_str(), r.load_average.c_str());
+          ratio > 0 ? absl::StrFormat("%.2f", ratio).c_str() : "",
+          r.load_average.c_str());
       if (!r.first_error.empty()) {
         std::printf("    first error: %s\n",
                     r.first_error.substr(0, 200).c_str());
       }
     }
-    for (Result& r : results) {
+    for (Result& r : run.results) {
       if (r.scenario != kHalfLoad) continue;
       const double p99 = r.Percentile(0.99);
       std::printf(
@@ -1536,6 +1675,73 @@ struct Bench {
           r.offered_rate, r.Throughput(), p99,
           r.ops > 0 && r.errors == 0 && p99 <= 5 ? "met" : "not met");
     }
+    std::fflush(stdout);
+  }
+
+  // The rapport rows of every scenario (and the data load) at each size.
+  std::vector<Comparison> Compare() const {
+    std::vector<Comparison> rows;
+    for (const Result& r : runs.front().results) {
+      if (r.system != "rapport" || r.not_implemented || r.scenario == kHalfLoad)
+        continue;
+      Comparison row{r.scenario, {}, {}};
+      for (const SizeRun& run : runs) {
+        const Result* at = run.Find(r.scenario, "rapport");
+        row.throughput.push_back(at ? at->Throughput() : 0);
+        row.ratio.push_back(at ? run.Ratio(*at) : 0);
+      }
+      rows.push_back(std::move(row));
+    }
+    Comparison load{"load", {}, {}};
+    for (const SizeRun& run : runs) {
+      load.throughput.push_back(run.load_contacts_per_s);
+      load.ratio.push_back(0);
+    }
+    rows.push_back(std::move(load));
+    return rows;
+  }
+
+  // With more than one size: each scenario's ops/s and ratio at each size
+  // and the change from the first size to the last.
+  void PrintComparison() const {
+    if (runs.size() < 2) return;
+    std::printf("\n== from %s to %s contacts (live: %s to %s) ==\n",
+                WithCommas(runs.front().contacts).c_str(),
+                WithCommas(runs.back().contacts).c_str(),
+                WithCommas(runs.front().live_contacts).c_str(),
+                WithCommas(runs.back().live_contacts).c_str());
+    std::string ops, ratios;
+    for (const SizeRun& run : runs) {
+      absl::StrAppend(
+          &ops, absl::StrFormat(" %11s", "ops/s@" + ShortSize(run.contacts)));
+      absl::StrAppend(
+          &ratios,
+          absl::StrFormat(" %11s", "ratio@" + ShortSize(run.contacts)));
+    }
+    std::printf("%-20s%s %8s%s  %s\n", "scenario", ops.c_str(), "change",
+                ratios.c_str(), "flat?");
+    for (const Comparison& c : Compare()) {
+      ops.clear();
+      ratios.clear();
+      for (size_t i = 0; i < runs.size(); ++i) {
+        absl::StrAppend(&ops,
+                        absl::StrFormat(" %11s", Fixed(c.throughput[i], 0)));
+        absl::StrAppend(&ratios,
+                        absl::StrFormat(" %11s", Fixed(c.ratio[i], 2)));
+      }
+      const std::string change =
+          std::isnan(c.ChangePct()) ? "n/a"
+                                    : absl::StrFormat("%+.1f%%", c.ChangePct());
+      std::printf("%-20s%s %8s%s  %s\n", c.scenario.c_str(), ops.c_str(),
+                  change.c_str(), ratios.c_str(), c.Verdict().c_str());
+    }
+    std::printf(
+        "\nchange: ops/s from the first size to the last; flat: within "
+        "15%% (the target for every scenario but exports). load: the data "
+        "load's contacts/s (of the contacts each size added).\n");
+  }
+
+  void PrintLegend() const {
     std::printf(
         "\nops/s: calls/s (ImportContacts: contacts/s). ratio = rapport / "
         "min(storage floor, gRPC floor) (ImportContacts: / storage floor).\n"
@@ -1543,6 +1749,17 @@ struct Bench {
         "from each call's scheduled send time.\n"
         "RSS: rapportd's peak (VmHWM) in the scenario; CPU: rapportd cores "
         "used.\n");
+  }
+
+  // Whether a call of any size failed. GetContact@50%'s errors are sends
+  // skipped at its cap (a server, or machine, not keeping up): not counted.
+  bool AnyErrors() const {
+    for (const SizeRun& run : runs) {
+      for (const Result& r : run.results) {
+        if (r.errors > 0 && r.scenario != kHalfLoad) return true;
+      }
+    }
+    return false;
   }
 
   static std::string JsonString(const std::string& s) {
@@ -1560,9 +1777,13 @@ struct Bench {
     return out + "\"";
   }
 
-  void WriteJson() {
-    if (o.json.empty()) return;
-    std::string j = "{\n  \"machine\": {";
+  // What a one-size run writes (without the trailing newline); with
+  // `with_contacts`, the size first.
+  std::string SizeJson(SizeRun& run, bool with_contacts) {
+    std::string j = "{\n  ";
+    if (with_contacts)
+      absl::StrAppend(&j, "\"contacts\": ", run.contacts, ",\n  ");
+    absl::StrAppend(&j, "\"machine\": {");
     bool first = true;
     for (const auto& [k, v] : machine) {
       absl::StrAppend(&j, first ? "" : ", ", JsonString(k), ": ",
@@ -1570,17 +1791,17 @@ struct Bench {
       first = false;
     }
     absl::StrAppend(
-        &j, "},\n  \"settings\": {\"contacts\": ", ids.size(),
+        &j, "},\n  \"settings\": {\"contacts\": ", run.live_contacts,
         ", \"interactions_per_contact\": ", o.interactions_per_contact,
         ", \"interactions_load\": ", JsonString(interactions_load_method),
         ", \"concurrency\": ", o.concurrency,
         ", \"import_streams\": ", o.import_streams,
         ", \"warmup_s\": ", o.warmup_s, ", \"duration_s\": ", o.duration_s,
         ", \"rapportd_threads\": ", o.server_threads,
-        ", \"load_contacts_per_s\": ", load_contacts_per_s,
+        ", \"load_contacts_per_s\": ", run.load_contacts_per_s,
         "},\n  \"results\": [");
     first = true;
-    for (Result& r : results) {
+    for (Result& r : run.results) {
       absl::StrAppend(&j, first ? "\n    " : ",\n    ");
       first = false;
       if (r.not_implemented) {
@@ -1589,34 +1810,58 @@ struct Bench {
                         "true}");
         continue;
       }
-      double ratio = 0;
-      if (r.system == "rapport") {
-        const Result* g = Find(r.scenario, "grpc_floor");
-        const Result* s = Find(r.scenario, "storage_floor");
-        double floor = 0;
-        if (g && s) floor = std::min(g->Throughput(), s->Throughput());
-        if (r.scenario == "ImportContacts" && s) floor = s->Throughput();
-        if (floor > 0) ratio = r.Throughput() / floor;
-      }
-      absl::StrAppend(
-          &j, "{\"scenario\": ", JsonString(r.scenario),
-          ", \"system\": ", JsonString(r.system),
-          ", \"throughput\": ", r.Throughput(), ", \"ops\": ", r.ops,
-          ", \"items\": ", r.items, ", \"errors\": ", r.errors,
-          ", \"p50_ms\": ", r.Percentile(0.5),
-          ", \"p90_ms\": ", r.Percentile(0.9),
-          ", \"p99_ms\": ", r.Percentile(0.99),
-          ", \"max_ms\": ", r.Percentile(1.0),
-          ", \"peak_rss_kb\": ", r.peak_rss_kb,
-          ", \"cpu_cores\": ", r.CpuCores(), ", \"ratio_to_floor\": ", ratio,
-          r.offered_rate > 0
-              ? absl::StrCat(", \"offered_rate\": ", r.offered_rate)
-              : "",
-          ", \"load_average\": ", JsonString(r.load_average),
-          ", \"first_error\": ", JsonString(r.first_error), "}");
+      absl::StrAppend(&j, "{\"scenario\": ", JsonString(r.scenario),
+                      ", \"system\": ", JsonString(r.system),
+                      ", \"throughput\": ", r.Throughput(),
+                      ", \"ops\": ", r.ops, ", \"items\": ", r.items,
+                      ", \"errors\": ", r.errors,
+                      ", \"p50_ms\": ", r.Percentile(0.5),
+                      ", \"p90_ms\": ", r.Percentile(0.9),
+                      ", \"p99_ms\": ", r.Percentile(0.99),
+                      ", \"max_ms\": ", r.Percentile(1.0),
+                      ", \"peak_rss_kb\": ", r.peak_rss_kb,
+                      ", \"cpu_cores\": ", r.CpuCores(),
+                      ", \"ratio_to_floor\": ", run.Ratio(r),
+                      r.offered_rate > 0
+                          ? absl::StrCat(", \"offered_rate\": ", r.offered_rate)
+                          : "",
+                      ", \"load_average\": ", JsonString(r.load_average),
+                      ", \"first_error\": ", JsonString(r.first_error), "}");
     }
-    absl::StrAppend(&j, "\n  ]\n}\n");
-    std::ofstream(o.json) << j;
+    absl::StrAppend(&j, "\n  ]\n}");
+    return j;
+  }
+
+  static std::string ComparisonJson(const Comparison& c) {
+    const double change = c.ChangePct();
+    return absl::StrCat(
+        "{\"scenario\": ", JsonString(c.scenario), ", \"throughput\": [",
+        absl::StrJoin(c.throughput, ", "), "], \"ratio_to_floor\": [",
+        absl::StrJoin(c.ratio, ", "), "], \"change_pct\": ",
+        std::isnan(change) ? "null" : absl::StrCat(change),
+        ", \"flat\": ", c.Flat() ? "true" : "false", "}");
+  }
+
+  // One size: what it always wrote. Several: {"sizes": [each size's
+  // object with "contacts"], "comparison": [a row per scenario]}.
+  void WriteJson() {
+    if (o.json.empty()) return;
+    std::string j;
+    if (runs.size() == 1) {
+      j = SizeJson(runs.front(), false);
+    } else {
+      std::vector<std::string> sizes, rows;
+      for (SizeRun& run : runs) {
+        sizes.push_back(
+            absl::StrReplaceAll(SizeJson(run, true), {{"\n", "\n    "}}));
+      }
+      for (const Comparison& c : Compare()) rows.push_back(ComparisonJson(c));
+      j = absl::StrCat("{\n  \"sizes\": [\n    ",
+                       absl::StrJoin(sizes, ",\n    "),
+                       "\n  ],\n  \"comparison\": [\n    ",
+                       absl::StrJoin(rows, ",\n    "), "\n  ]\n}");
+    }
+    std::ofstream(o.json) << j << "\n";
     std::printf("wrote %s\n", o.json.c_str());
   }
 };
@@ -1633,13 +1878,18 @@ int main(int argc, char** argv) {
   }
   try {
     bench.Setup();
-    bench.Load();
-    bench.RunAll();
+    for (int64_t size : bench.o.contacts) bench.RunSize(size);
   } catch (const sql::SQLException& e) {
     rapport::bench::Die(absl::StrCat("SQL: ", e.what()));
   }
-  bench.Print();
+  bench.PrintComparison();
+  bench.PrintLegend();
   bench.WriteJson();
   if (bench.echo_server) bench.echo_server->Shutdown();
+  if (bench.o.fail_on_errors && bench.AnyErrors()) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "rapport_bench: calls failed (--fail-on-errors)\n");
+    return 1;
+  }
   return 0;
 }

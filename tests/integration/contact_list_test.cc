@@ -145,7 +145,6 @@ TEST_F(ContactListTest, PageSizeAbove1000IsClampedTo1000) {
   ASSERT_OK(List(request, &response));
   EXPECT_EQ(response.contacts_size(), 1000);
   EXPECT_FALSE(response.next_page_token().empty());
-  EXPECT_EQ(response.total_size(), 1100);
 
   request.set_page_token(response.next_page_token());
   v1::ListContactsResponse rest;
@@ -628,6 +627,43 @@ TEST_F(ContactListTest, TotalSizeIsCountedOncePerListing) {
   EXPECT_EQ(response.contacts_size(), 30);
   EXPECT_EQ(response.total_size(), 30);
   EXPECT_TRUE(response.next_page_token().empty());
+}
+
+TEST_F(ContactListTest, TotalSizeStopsCountingAtTheLimitUnlessExact) {
+  ImportNumbered(1100);
+  v1::ListContactsRequest request;
+  request.set_page_size(10);
+  v1::ListContactsResponse response;
+  ASSERT_OK(List(request, &response));
+  EXPECT_EQ(response.total_size(), 1000);
+  EXPECT_TRUE(response.total_size_capped());
+  // Later pages carry the capped total on.
+  request.set_page_token(response.next_page_token());
+  ASSERT_OK(List(request, &response));
+  EXPECT_EQ(response.total_size(), 1000);
+  EXPECT_TRUE(response.total_size_capped());
+  // The option belongs to the listing: a page token of a capped listing is
+  // refused for an exact one.
+  request.set_exact_total_size(true);
+  EXPECT_EQ(List(request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  request.clear_page_token();
+  ASSERT_OK(List(request, &response));
+  EXPECT_EQ(response.total_size(), 1100);
+  EXPECT_FALSE(response.total_size_capped());
+  request.set_page_token(response.next_page_token());
+  ASSERT_OK(List(request, &response));
+  EXPECT_EQ(response.total_size(), 1100);
+  EXPECT_FALSE(response.total_size_capped());
+
+  // Below the limit the default count is exact.
+  v1::ListContactsRequest few;
+  few.set_filter("given_name = \"Given7\" OR given_name = \"Given8\"");
+  few.set_page_size(1);
+  ASSERT_OK(List(few, &response));
+  EXPECT_EQ(response.total_size(), 2);
+  EXPECT_FALSE(response.total_size_capped());
 }
 
 // ---------------------------------------------------------------- page tokens
