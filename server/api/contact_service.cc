@@ -1,5 +1,7 @@
 #include "server/api/contact_service.h"
 
+#include <malloc.h>
+
 #include <set>
 
 #include "absl/strings/match.h"
@@ -32,6 +34,18 @@ void ClearOutputOnly(Contact* c) {
   c->clear_etag();
   c->clear_merged_into();
 }
+
+// Returns the heap a bulk stream freed to the system when the stream ends.
+// An import holds a few thousand contacts per stream at its peak; glibc keeps
+// what they freed in its per-thread arenas, so without this rapportd's RSS
+// stays at the import's peak (~100 MB) long after it (measured in the
+// benchmark: 51 MB before an import, 107 MB in point reads after it).
+struct TrimHeapAtEnd {
+  TrimHeapAtEnd() = default;
+  TrimHeapAtEnd(const TrimHeapAtEnd&) = delete;
+  TrimHeapAtEnd& operator=(const TrimHeapAtEnd&) = delete;
+  ~TrimHeapAtEnd() { malloc_trim(0); }
+};
 
 }  // namespace
 
@@ -181,6 +195,7 @@ grpc::Status ContactServiceImpl::MergeContacts(
 grpc::Status ContactServiceImpl::ImportContacts(
     grpc::ServerContext*, grpc::ServerReader<v1::ImportContactsRequest>* reader,
     v1::ImportContactsResponse* response) {
+  TrimHeapAtEnd trim;
   v1::ImportContactsRequest batch;
   int64_t index = 0;
   auto add_error = [&](int64_t row, const absl::Status& status) {
@@ -268,6 +283,7 @@ grpc::Status ContactServiceImpl::ImportContacts(
 grpc::Status ContactServiceImpl::ExportContacts(
     grpc::ServerContext* context, const v1::ExportContactsRequest* request,
     grpc::ServerWriter<v1::ExportContactsResponse>* writer) {
+  TrimHeapAtEnd trim;
   absl::Status status = ValidateFreeText(request->query());
   if (!status.ok()) return ToGrpcStatus(status);
   storage::ContactListParams params;

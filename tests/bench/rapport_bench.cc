@@ -74,7 +74,7 @@ struct Options {
   // With --spawn: InnoDB buffer pool and redo log sizes of the spawned
   // MariaDB, sized for the 1M data set (the test fixture's defaults, 128 MB
   // and 96 MB, would measure disk reads and checkpoints, not rapportd).
-  int64_t db_buffer_pool_mb = 2048;
+  int64_t db_buffer_pool_mb = 8192;
   int64_t db_log_file_mb = 512;
   // Sent as "authorization: Bearer"; with --spawn, rapportd's bootstrap
   // admin key.
@@ -126,7 +126,7 @@ void Usage() {
       "  --db-host H --db-port P --db-user U --db-password P --db-name N\n"
       "  --rapportd PATH        --rapportd-log FILE (/dev/null)\n"
       "  --api-key KEY          (with --spawn: the bootstrap admin key)\n"
-      "  --db-buffer-pool-mb N (2048)  --db-log-file-mb N (512)  (--spawn)\n"
+      "  --db-buffer-pool-mb N (8192)  --db-log-file-mb N (512)  (--spawn)\n"
       "  --no-half-load         skip GetContact@50%% (the open-loop run at\n"
       "                         half of GetContact's throughput)\n"
       "  --fail-on-errors       exit 1 if a call of any size failed (not\n"
@@ -336,10 +336,13 @@ struct Result {
 
 // The results of one data size (one entry of --contacts).
 struct SizeRun {
-  int64_t contacts = 0;            // the data set's size (the --contacts entry)
-  size_t live_contacts = 0;        // live contacts the scenarios picked from
+  int64_t contacts = 0;  // the data set's size (the --contacts entry)
+  // Live contacts in the table: the data set plus what earlier sizes'
+  // write scenarios created.
+  size_t live_contacts = 0;
   double load_contacts_per_s = 0;  // 0: nothing imported for this size
   double load_seconds = 0;
+  double data_mb = 0;  // the database's data + indexes after the load
   std::vector<Result> results;
 
   const Result* Find(const std::string& sc, const std::string& sys) const {
@@ -988,12 +991,66 @@ struct Bench {
     if (ids.empty()) Die("no contacts to benchmark");
     current.live_contacts = std::stoll(QueryOne(
         *conn, "SELECT COUNT(*) FROM contacts WHERE delete_time IS NULL"));
+
     // Interactions through LogInteraction would take minutes at 100k x 10;
     // they are bulk-loaded with INSERT ... SELECT (no outbox events).
     interactions_load_method = "direct SQL INSERT ... SELECT (no outbox)";
     if (!o.skip_load && o.interactions_per_contact > 0) {
       LoadInteractions(*conn);
     }
+    current.data_mb = DataMegabytes(*conn);
+    Settle(*conn);
+  }
+
+  // The database's files (MariaDB's tablespace list; 0 elsewhere), to compare
+  // with the buffer pool in the machine line.
+  double DataMegabytes(sql::Connection& conn) {
+    try {
+      return std::stod(QueryOne(
+                 conn,
+                 "SELECT COALESCE(SUM(file_size), 0) FROM "
+                 "information_schema.innodb_sys_tablespaces WHERE name LIKE "
+                 "CONCAT(DATABASE(), '/%')")) /
+             (1 << 20);
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+
+  // Writes the pages the load dirtied before measuring: otherwise the page
+  // cleaner flushes them during the first scenarios (GetContact's p99 at
+  // half load doubled in a run that started right after the bulk load).
+  void Settle(sql::Connection& conn) {
+    try {
+      // At the default I/O capacity (200 pages/s) this takes minutes.
+      const std::string restore = absl::StrCat(
+          "SET GLOBAL innodb_max_dirty_pages_pct = ",
+          QueryOne(conn, "SELECT @@GLOBAL.innodb_max_dirty_pages_pct"),
+          ", GLOBAL innodb_io_capacity = ",
+          QueryOne(conn, "SELECT @@GLOBAL.innodb_io_capacity"),
+          ", GLOBAL innodb_io_capacity_max = ",
+          QueryOne(conn, "SELECT @@GLOBAL.innodb_io_capacity_max"));
+      std::unique_ptr<sql::Statement> st(conn.createStatement());
+      st->execute(
+          "SET GLOBAL innodb_io_capacity_max = 100000, GLOBAL "
+          "innodb_io_capacity = 50000, GLOBAL innodb_max_dirty_pages_pct = 0");
+      const absl::Time t0 = absl::Now();
+      int64_t dirty = 0;
+      do {
+        absl::SleepFor(absl::Milliseconds(500));
+        dirty = std::stoll(QueryOne(
+            conn,
+            "SELECT variable_value FROM information_schema.global_status "
+            "WHERE variable_name = 'INNODB_BUFFER_POOL_PAGES_DIRTY'"));
+      } while (dirty > 100 && absl::Now() - t0 < absl::Seconds(120));
+      st->execute(restore);
+      std::printf("flushed the load's dirty pages in %.1f s (%lld left)\n",
+                  absl::ToDoubleSeconds(absl::Now() - t0),
+                  static_cast<long long>(dirty));
+    } catch (const std::exception& e) {
+      std::printf("could not flush dirty pages first: %s\n", e.what());
+    }
+    std::fflush(stdout);
   }
 
   // Imports the data set's contacts (c<n>@bench.example.com, n < size) that
@@ -1634,6 +1691,7 @@ struct Bench {
         run.live_contacts, o.interactions_per_contact,
         interactions_load_method.c_str(), o.concurrency, o.import_streams,
         o.warmup_s, o.duration_s, o.server_threads);
+    std::printf("database: %.0f MB of data and indexes\n", run.data_mb);
     if (run.load_seconds > 0) {
       std::printf("load: ImportContacts %.0f contacts/s over %.1f s\n",
                   run.load_contacts_per_s, run.load_seconds);
@@ -1799,7 +1857,7 @@ struct Bench {
         ", \"warmup_s\": ", o.warmup_s, ", \"duration_s\": ", o.duration_s,
         ", \"rapportd_threads\": ", o.server_threads,
         ", \"load_contacts_per_s\": ", run.load_contacts_per_s,
-        "},\n  \"results\": [");
+        ", \"data_mb\": ", run.data_mb, "},\n  \"results\": [");
     first = true;
     for (Result& r : run.results) {
       absl::StrAppend(&j, first ? "\n    " : ",\n    ");
