@@ -641,9 +641,9 @@ absl::StatusOr<ContactPage> ContactStore::List(
     // every row, on the first page otherwise, and carried to later pages in
     // the token.
     std::optional<int64_t> total = plan.carried_total_size;
-    bool exact = params.page_token.empty() && !more;
+    const bool whole_listing = params.page_token.empty() && !more;
     if (params.with_total_size && !total) {
-      if (exact) {
+      if (whole_listing) {
         total = static_cast<int64_t>(page.contacts.size());
       } else {
         auto count = conn.Query(plan.count.sql, plan.count.params);
@@ -653,7 +653,7 @@ absl::StatusOr<ContactPage> ContactStore::List(
     if (total) {
       page.total_size = *total;
       page.total_size_capped =
-          !exact && spec.count_limit && *total >= *spec.count_limit;
+          !whole_listing && spec.count_limit && *total >= *spec.count_limit;
     }
     if (more) {
       absl::StatusOr<std::string> token = NextPageToken(
