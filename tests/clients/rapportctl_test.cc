@@ -661,9 +661,10 @@ TEST_F(RapportctlTest, ImportTenThousandRowsReportsBadOnesAndRoundTrips) {
   }
   EXPECT_EQ(reported, bad_rows);
 
+  // --exact-total: the default count stops at 1,000 matches.
   RunResult vips = Run({"contacts", "list", "--filter",
                         "source = \"bulk\" AND attributes.plan = \"gold\"",
-                        "--page-size", "1", "-o", "json"});
+                        "--page-size", "1", "--exact-total", "-o", "json"});
   ASSERT_EQ(vips.code, 0) << vips.err;
   EXPECT_EQ(Parse<v1::ListContactsResponse>(vips.out).total_size(),
             4990);  // odd rows, minus the 10 bad ones
@@ -684,9 +685,14 @@ TEST_F(RapportctlTest, ImportTenThousandRowsReportsBadOnesAndRoundTrips) {
   EXPECT_EQ(second.updated_count(), 4990);
   EXPECT_EQ(second.failed_count(), 0);
   RunResult count = Run({"contacts", "list", "--filter", "source = \"bulk\"",
-                         "--page-size", "1", "-o", "json"});
+                         "--page-size", "1", "--exact-total", "-o", "json"});
   ASSERT_EQ(count.code, 0) << count.err;
   EXPECT_EQ(Parse<v1::ListContactsResponse>(count.out).total_size(), 9990);
+  RunResult capped = Run({"contacts", "list", "--filter", "source = \"bulk\"",
+                          "--page-size", "1", "-o", "json"});
+  ASSERT_EQ(capped.code, 0) << capped.err;
+  EXPECT_EQ(Parse<v1::ListContactsResponse>(capped.out).total_size(), 1000);
+  EXPECT_TRUE(Parse<v1::ListContactsResponse>(capped.out).total_size_capped());
 
   // JSON Lines to stdout: one parseable contact per line, same fields.
   RunResult jsonl =
