@@ -999,7 +999,7 @@ struct Bench {
       LoadInteractions(*conn);
     }
     current.data_mb = DataMegabytes(*conn);
-    Settle(*conn);
+    if (o.spawn) Settle(*conn);  // never changes settings of a --target DB
   }
 
   // The database's files (MariaDB's tablespace list; 0 elsewhere), to compare
