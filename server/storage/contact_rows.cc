@@ -304,7 +304,48 @@ int64_t InsertContact(Connection& conn, const Contact& c, absl::Time now) {
   return id;
 }
 
-std::vector<int64_t> InsertContacts(Connection& conn,
+namespace {
+
+// A time as a DATETIME(6) column gives it back (whole microseconds), through
+// the same text round trip as ReadContactRow.
+google::protobuf::Timestamp AsStoredTime(absl::Time t) {
+  absl::StatusOr<absl::Time> stored = ParseSqlDateTime(ToSqlDateTime(t));
+  return ToTimestamp(stored.ok() ? *stored : t);
+}
+
+// What ReadContactRow reads back for `c` freshly inserted as `id` at `now`
+// (ContactParams and InsertContacts' child rows), except the tags, whose
+// order only the database knows. Keep in step with both.
+Contact AsInserted(const Contact& c, int64_t id,
+                   const google::protobuf::Timestamp& now) {
+  Contact out;
+  out.set_id(absl::StrCat(id));
+  out.set_given_name(c.given_name());
+  out.set_family_name(c.family_name());
+  out.set_display_name(c.display_name());
+  out.set_company(c.company());
+  out.set_job_title(c.job_title());
+  out.set_owner(c.owner());
+  out.set_source(c.source());
+  out.set_lifecycle_stage(c.lifecycle_stage());
+  *out.mutable_consent() = c.consent();
+  if (c.has_address()) *out.mutable_address() = c.address();
+  *out.mutable_create_time() = now;
+  *out.mutable_update_time() = now;
+  if (c.has_last_interaction_time()) {
+    *out.mutable_last_interaction_time() =
+        AsStoredTime(ToAbslTime(c.last_interaction_time()));
+  }
+  out.set_etag(ContactEtag(1));
+  *out.mutable_emails() = c.emails();
+  *out.mutable_phones() = c.phones();
+  *out.mutable_attributes() = c.attributes();
+  return out;
+}
+
+}  // namespace
+
+std::vector<Contact> InsertContacts(Connection& conn,
                                     const std::vector<const Contact*>& contacts,
                                     absl::Time now) {
   constexpr size_t kContactsPerStatement = 1000;  // 16 placeholders each
@@ -361,7 +402,31 @@ std::vector<int64_t> InsertContacts(Connection& conn,
   phones.Flush();
   tags.Flush();
   attributes.Flush();
-  return ids;
+
+  // The contacts as stored, built here: reading them back cost a third of
+  // an import batch's server CPU. Tags are listed in the column collation's
+  // order (utf8mb4_unicode_ci, not byte order), so those alone come from the
+  // database, in one query.
+  std::vector<Contact> stored;
+  stored.reserve(contacts.size());
+  const google::protobuf::Timestamp stored_now = AsStoredTime(now);
+  for (size_t k = 0; k < contacts.size(); ++k) {
+    stored.push_back(AsInserted(*contacts[k], ids[k], stored_now));
+  }
+  if (!ids.empty() &&
+      std::any_of(contacts.begin(), contacts.end(),
+                  [](const Contact* c) { return !c->tags().empty(); })) {
+    auto rs = conn.Query(
+        "SELECT contact_id, tag FROM contact_tags WHERE contact_id BETWEEN ? "
+        "AND ? ORDER BY contact_id, tag",
+        {ids.front(), ids.back()});
+    while (rs->next()) {
+      const int64_t index = rs->getInt64(1) - ids.front();
+      if (index < 0 || index >= static_cast<int64_t>(stored.size())) continue;
+      stored[index].add_tags(rs->getString(2));
+    }
+  }
+  return stored;
 }
 
 void UpdateContactRows(Connection& conn, const Contact& before,

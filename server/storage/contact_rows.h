@@ -44,9 +44,9 @@ int64_t InsertContact(Connection& conn, const rapport::v1::Contact& contact,
                       absl::Time now);
 
 // Inserts `contacts` as InsertContact does, each with its child rows, with
-// multi-row statements. Returns their ids in order. Requires
-// ConsecutiveInsertIds(conn).
-std::vector<int64_t> InsertContacts(
+// multi-row statements. Returns them in order as LoadContact would now read
+// them (ids, times, etag, tag order). Requires ConsecutiveInsertIds(conn).
+std::vector<rapport::v1::Contact> InsertContacts(
     Connection& conn, const std::vector<const rapport::v1::Contact*>& contacts,
     absl::Time now);
 

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <map>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -198,29 +197,13 @@ void ImportNewRows(Connection& conn, const std::vector<ImportRow>& rows,
   try {
     std::vector<const Contact*> contacts;
     for (size_t i : fast) contacts.push_back(&rows[i].contact);
-    const std::vector<int64_t> ids = InsertContacts(conn, contacts, now);
-    // The events carry the contacts as stored (as Publish does), read back
-    // in one query.
-    absl::flat_hash_map<int64_t, Contact> stored;
-    auto rs = conn.Query(absl::StrCat("SELECT ", kContactSelect,
-                                      " FROM contacts c WHERE c.id BETWEEN ? "
-                                      "AND ?"),
-                         {ids.front(), ids.back()});
-    while (rs->next()) {
-      absl::StatusOr<Contact> c = ReadContactRow(*rs);
-      if (c.ok()) stored[IdOf(*c)] = *std::move(c);
-    }
+    // The events carry the contacts as stored (as Publish does).
     std::vector<rapport::v1::Event> events;
-    for (int64_t id : ids) {
-      auto it = stored.find(id);
-      if (it == stored.end()) {
-        conn.ExecuteDirect("ROLLBACK TO SAVEPOINT import_new_rows");
-        return;  // unreadable: let the per-row path deal with it
-      }
+    for (Contact& stored : InsertContacts(conn, contacts, now)) {
       rapport::v1::Event& event = events.emplace_back();
       event.set_type(rapport::v1::CONTACT_CREATED);
-      event.set_contact_id(it->second.id());
-      *event.mutable_contact() = std::move(it->second);
+      event.set_contact_id(stored.id());
+      *event.mutable_contact() = std::move(stored);
     }
     AppendEvents(conn, std::move(events), absl::Now());
   } catch (const sql::SQLException& e) {
