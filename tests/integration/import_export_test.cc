@@ -355,6 +355,38 @@ TEST_F(ImportExportTest, ImportBatchOver1000IsInvalidArgument) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM contacts"), 0);
 }
 
+// The server reads and normalises the next message while it stores the one
+// before. When storing a message fails as a whole (here a trigger reports a
+// deadlock for one row, so every retry fails too), the call ends with that
+// error and the index to resend from; messages read after it are not stored,
+// and those before it all are.
+TEST_F(ImportExportTest,
+       ImportFailingMidStreamNamesWhereToResumeAndStoresNoMore) {
+  ASSERT_OK(db().Execute(
+      "CREATE TRIGGER import_boom BEFORE INSERT ON contacts FOR EACH ROW "
+      "BEGIN IF NEW.given_name = 'boom' THEN SIGNAL SQLSTATE '40001' SET "
+      "MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'test deadlock'; END IF; END"));
+  std::vector<v1::Contact> rows;
+  for (int i = 0; i < 500; ++i) {
+    rows.push_back(MakeContact(i == 250 ? "boom" : absl::StrCat("R", i), "",
+                               absl::StrCat("mid", i, "@stream.example")));
+  }
+  rows[120].set_emails(0, "not-an-email");  // an invalid row before it
+  v1::ImportContactsResponse response;
+  EXPECT_THAT(Import(rows, &response, /*batch_size=*/100),
+              StatusIs(grpc::StatusCode::ABORTED,
+                       HasSubstr("rows before index 200 were stored: 199 "
+                                 "created, 0 updated; resend from that "
+                                 "index")));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM contacts"), 199);
+  EXPECT_EQ(Count("SELECT MAX(id) FROM contacts"), 199);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM contact_emails WHERE email IN "
+                  "('mid199@stream.example', 'mid200@stream.example', "
+                  "'mid499@stream.example')"),
+            1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox_events"), 199);
+}
+
 TEST_F(ImportExportTest, ImportBatchOfExactly1000IsAccepted) {
   std::vector<v1::Contact> rows;
   for (int i = 0; i < 1000; ++i) {
