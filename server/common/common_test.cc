@@ -22,6 +22,13 @@ TEST(TimeUtilTest, SqlDateTimeWithoutFraction) {
   EXPECT_EQ(absl::ToUnixSeconds(*t), 1714564800);
 }
 
+TEST(TimeUtilTest, StoredTimestampKeepsWholeMicroseconds) {
+  const absl::Time t = absl::FromUnixNanos(1714564800123456789);
+  const google::protobuf::Timestamp stored = ToStoredTimestamp(t);
+  EXPECT_EQ(stored.seconds(), 1714564800);
+  EXPECT_EQ(stored.nanos(), 123456000);
+}
+
 TEST(TimeUtilTest, BadSqlDateTimeIsInvalidArgument) {
   EXPECT_EQ(ParseSqlDateTime("yesterday").status().code(),
             absl::StatusCode::kInvalidArgument);

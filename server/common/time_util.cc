@@ -44,6 +44,11 @@ absl::StatusOr<absl::Time> ParseSqlDateTime(absl::string_view text) {
   return t;
 }
 
+google::protobuf::Timestamp ToStoredTimestamp(absl::Time t) {
+  absl::StatusOr<absl::Time> stored = ParseSqlDateTime(ToSqlDateTime(t));
+  return ToTimestamp(stored.ok() ? *stored : t);
+}
+
 std::string ToRfc3339(absl::Time t) {
   // "Z" rather than "+00:00", as protobuf's JSON mapping writes UTC.
   return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", t, absl::UTCTimeZone());

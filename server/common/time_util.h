@@ -26,6 +26,10 @@ std::string ToSqlDateTime(absl::Time t);
 // Parses the text MySQL/MariaDB return for a DATETIME(6) column.
 // Returns INVALID_ARGUMENT if the text is not of that form.
 absl::StatusOr<absl::Time> ParseSqlDateTime(absl::string_view text);
+// `t` as a DATETIME(6) column gives it back (whole microseconds, through the
+// same text round trip as ToSqlDateTime and ParseSqlDateTime): what a row
+// written with `t` reads back as, without reading it.
+google::protobuf::Timestamp ToStoredTimestamp(absl::Time t);
 
 // "2024-05-01T12:00:00.123456Z".
 std::string ToRfc3339(absl::Time t);

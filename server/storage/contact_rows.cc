@@ -306,13 +306,6 @@ int64_t InsertContact(Connection& conn, const Contact& c, absl::Time now) {
 
 namespace {
 
-// A time as a DATETIME(6) column gives it back (whole microseconds), through
-// the same text round trip as ReadContactRow.
-google::protobuf::Timestamp AsStoredTime(absl::Time t) {
-  absl::StatusOr<absl::Time> stored = ParseSqlDateTime(ToSqlDateTime(t));
-  return ToTimestamp(stored.ok() ? *stored : t);
-}
-
 // What ReadContactRow reads back for `c` freshly inserted as `id` at `now`
 // (ContactParams and InsertContacts' child rows), except the tags, whose
 // order only the database knows. Keep in step with both.
@@ -334,7 +327,7 @@ Contact AsInserted(const Contact& c, int64_t id,
   *out.mutable_update_time() = now;
   if (c.has_last_interaction_time()) {
     *out.mutable_last_interaction_time() =
-        AsStoredTime(ToAbslTime(c.last_interaction_time()));
+        ToStoredTimestamp(ToAbslTime(c.last_interaction_time()));
   }
   out.set_etag(ContactEtag(1));
   *out.mutable_emails() = c.emails();
@@ -409,7 +402,7 @@ std::vector<Contact> InsertContacts(Connection& conn,
   // database, in one query.
   std::vector<Contact> stored;
   stored.reserve(contacts.size());
-  const google::protobuf::Timestamp stored_now = AsStoredTime(now);
+  const google::protobuf::Timestamp stored_now = ToStoredTimestamp(now);
   for (size_t k = 0; k < contacts.size(); ++k) {
     stored.push_back(AsInserted(*contacts[k], ids[k], stored_now));
   }

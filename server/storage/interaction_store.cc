@@ -156,9 +156,9 @@ absl::StatusOr<Interaction> InteractionStore::Log(
         Interaction* logged = event.mutable_interaction();
         *logged = in;
         logged->set_id(absl::StrCat(id));
-        *logged->mutable_occur_time() = ToTimestamp(*ParseSqlDateTime(occur));
-        *logged->mutable_create_time() =
-            ToTimestamp(*ParseSqlDateTime(ToSqlDateTime(now)));
+        *logged->mutable_occur_time() =
+            ToStoredTimestamp(ToAbslTime(in.occur_time()));
+        *logged->mutable_create_time() = ToStoredTimestamp(now);
         AppendEvent(conn, std::move(event), now);
         return absl::OkStatus();
       });
