@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "server/common/logging.h"
+#include "server/common/status_macros.h"
 #include "server/common/time_util.h"
 #include "server/common/utf8.h"
 #include "server/storage/contact_store.h"
@@ -21,23 +23,41 @@ namespace rapport::storage {
 
 using rapport::v1::Contact;
 
-// Child rows come back in one round trip as GROUP_CONCAT lists (validation
-// keeps newlines out of e-mails, phones and tags) and a JSON object of the
-// attributes. Sessions raise group_concat_max_len (see database.cc).
+// The child tables, read as the lists the contacts row keeps a copy of
+// (migration 0006): '\n'-separated (validation keeps newlines out of
+// e-mails, phones and tags), tags in code point order (utf8mb4_bin, which
+// SortedTags matches: validated tags have no control characters or trailing
+// spaces for its PAD SPACE to matter), attributes as a JSON object, NULL when
+// empty. Sessions raise group_concat_max_len (see database.cc). Correlated to
+// `c`, the contacts row.
+constexpr char kEmailsFromTable[] =
+    "(SELECT GROUP_CONCAT(e.email ORDER BY e.position SEPARATOR '\\n') "
+    "FROM contact_emails e WHERE e.contact_id = c.id)";
+constexpr char kPhonesFromTable[] =
+    "(SELECT GROUP_CONCAT(p.phone ORDER BY p.position SEPARATOR '\\n') "
+    "FROM contact_phones p WHERE p.contact_id = c.id)";
+constexpr char kTagsFromTable[] =
+    "(SELECT GROUP_CONCAT(t.tag ORDER BY t.tag COLLATE utf8mb4_bin "
+    "SEPARATOR '\\n') "
+    "FROM contact_tags t WHERE t.contact_id = c.id)";
+constexpr char kAttributesFromTable[] =
+    "(SELECT JSON_OBJECTAGG(a.name, a.value) "
+    "FROM contact_attributes a WHERE a.contact_id = c.id)";
+
+// The lists come from the row's copy: four correlated subqueries per contact
+// cost ~2x the rest of the read. The last column says whether that copy is
+// current (ReadContactRow).
 const char kContactSelect[] =
     "c.id, c.given_name, c.family_name, c.display_name, c.company, "
     "c.job_title, c.owner, c.source, c.lifecycle_stage, c.email_opt_in, "
     "c.sms_opt_in, c.do_not_contact, c.address, c.create_time, "
     "c.update_time, c.delete_time, c.last_interaction_time, c.version, "
-    "c.merged_into, "
-    "(SELECT GROUP_CONCAT(e.email ORDER BY e.position SEPARATOR '\\n') "
-    "FROM contact_emails e WHERE e.contact_id = c.id), "
-    "(SELECT GROUP_CONCAT(p.phone ORDER BY p.position SEPARATOR '\\n') "
-    "FROM contact_phones p WHERE p.contact_id = c.id), "
-    "(SELECT GROUP_CONCAT(t.tag ORDER BY t.tag SEPARATOR '\\n') "
-    "FROM contact_tags t WHERE t.contact_id = c.id), "
-    "(SELECT JSON_OBJECTAGG(a.name, a.value) "
-    "FROM contact_attributes a WHERE a.contact_id = c.id)";
+    "c.merged_into, c.emails_list, c.phones_list, c.tags_list, "
+    "c.attributes_json, c.lists_version <=> c.version";
+
+const char kBumpVersion[] =
+    "lists_version = IF(lists_version = version, version + 1, NULL), "
+    "version = version + 1";
 
 namespace {
 
@@ -59,6 +79,26 @@ void SplitInto(sql::ResultSet& rs, int col,
   for (absl::string_view part : absl::StrSplit(joined, '\n')) {
     if (!part.empty()) out->Add(std::string(part));
   }
+}
+
+// Reads the four lists (e-mails, phones, tags, attributes JSON) starting at
+// column `col`, whether from the row's copy or from the child tables.
+absl::Status ReadLists(sql::ResultSet& rs, int col, Contact* c) {
+  SplitInto(rs, col, c->mutable_emails());
+  SplitInto(rs, col + 1, c->mutable_phones());
+  SplitInto(rs, col + 2, c->mutable_tags());
+  if (!rs.isNull(col + 3)) {
+    google::protobuf::Struct attrs;
+    const std::string json = rs.getString(col + 3);
+    if (!google::protobuf::util::JsonStringToMessage(json, &attrs).ok()) {
+      return absl::InternalError(
+          absl::StrCat("contact ", c->id(), " has unreadable attributes"));
+    }
+    for (const auto& [k, v] : attrs.fields()) {
+      (*c->mutable_attributes())[k] = v.string_value();
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Lower-cased text that free-text `query` matches as substrings: names,
@@ -89,6 +129,42 @@ std::string AddressJson(const Contact& c) {
 SqlParam NullableText(const std::string& text) {
   if (text.empty()) return std::monostate();
   return text;
+}
+
+// The row's copy of a list, as kEmailsFromTable, kPhonesFromTable or (sorted)
+// kTagsFromTable reads it from the child table.
+template <typename List>
+SqlParam ListCopy(const List& list) {
+  return NullableText(absl::StrJoin(list, "\n"));
+}
+
+// The row's copy of the attributes: a JSON object as kAttributesFromTable
+// reads it (ReadLists parses either; key order and spacing do not matter).
+SqlParam AttributesCopy(const Contact& c) {
+  if (c.attributes().empty()) return std::monostate();
+  std::vector<std::pair<std::string, std::string>> attrs(c.attributes().begin(),
+                                                         c.attributes().end());
+  std::sort(attrs.begin(), attrs.end());
+  std::string json = "{";
+  for (const auto& [name, value] : attrs) {
+    if (json.size() > 1) json.push_back(',');
+    json.push_back('"');
+    log::AppendJsonEscaped(name, &json);
+    json.append("\":\"");
+    log::AppendJsonEscaped(value, &json);
+    json.push_back('"');
+  }
+  json.push_back('}');
+  return json;
+}
+
+// Tags as a contact lists them: in code point order (UTF-8 byte order), as
+// kTagsFromTable reads them. Not the column collation's order, which only
+// the database knows.
+std::vector<std::string> SortedTags(const Contact& c) {
+  std::vector<std::string> tags(c.tags().begin(), c.tags().end());
+  std::sort(tags.begin(), tags.end());
+  return tags;
 }
 
 void InsertChildren(Connection& conn, int64_t id, const Contact& c, bool emails,
@@ -169,7 +245,8 @@ std::optional<int64_t> ParseEtag(absl::string_view etag) {
   return v;
 }
 
-absl::StatusOr<Contact> ReadContactRow(sql::ResultSet& rs) {
+absl::StatusOr<Contact> ReadContactRow(sql::ResultSet& rs,
+                                       bool* lists_current) {
   Contact c;
   c.set_id(absl::StrCat(rs.getInt64(1)));
   c.set_given_name(rs.getString(2));
@@ -198,21 +275,23 @@ absl::StatusOr<Contact> ReadContactRow(sql::ResultSet& rs) {
   if (auto t = ReadTime(rs, 17)) *c.mutable_last_interaction_time() = *t;
   c.set_etag(ContactEtag(rs.getInt64(18)));
   if (!rs.isNull(19)) c.set_merged_into(absl::StrCat(rs.getInt64(19)));
-  SplitInto(rs, 20, c.mutable_emails());
-  SplitInto(rs, 21, c.mutable_phones());
-  SplitInto(rs, 22, c.mutable_tags());
-  if (!rs.isNull(23)) {
-    google::protobuf::Struct attrs;
-    const std::string json = rs.getString(23);
-    if (!google::protobuf::util::JsonStringToMessage(json, &attrs).ok()) {
-      return absl::InternalError(
-          absl::StrCat("contact ", c.id(), " has unreadable attributes"));
-    }
-    for (const auto& [k, v] : attrs.fields()) {
-      (*c.mutable_attributes())[k] = v.string_value();
-    }
-  }
+  *lists_current = rs.getInt(24) != 0;
+  if (*lists_current) RAPPORT_RETURN_IF_ERROR(ReadLists(rs, 20, &c));
   return c;
+}
+
+absl::Status ReadListsFromTables(Connection& conn, Contact* c) {
+  int64_t id = 0;
+  if (!absl::SimpleAtoi(c->id(), &id)) {
+    return absl::InternalError(absl::StrCat("bad contact id ", c->id()));
+  }
+  auto rs = conn.Query(
+      absl::StrCat("SELECT ", kEmailsFromTable, ", ", kPhonesFromTable, ", ",
+                   kTagsFromTable, ", ", kAttributesFromTable,
+                   " FROM contacts c WHERE c.id = ?"),
+      {id});
+  if (!rs->next()) return absl::OkStatus();  // gone meanwhile: no lists
+  return ReadLists(*rs, 1, c);
 }
 
 std::optional<Contact> LoadContact(Connection& conn, int64_t id,
@@ -222,8 +301,13 @@ std::optional<Contact> LoadContact(Connection& conn, int64_t id,
                    for_update ? " FOR UPDATE" : ""),
       {id});
   if (!rs->next()) return std::nullopt;
-  absl::StatusOr<Contact> c = ReadContactRow(*rs);
+  bool lists_current = false;
+  absl::StatusOr<Contact> c = ReadContactRow(*rs, &lists_current);
   if (!c.ok()) return std::nullopt;
+  rs.reset();
+  if (!lists_current && !ReadListsFromTables(conn, &*c).ok()) {
+    return std::nullopt;
+  }
   return *std::move(c);
 }
 
@@ -233,9 +317,10 @@ constexpr char kInsertContactColumns[] =
     "INSERT INTO contacts (given_name, family_name, display_name, company, "
     "job_title, owner, source, lifecycle_stage, email_opt_in, sms_opt_in, "
     "do_not_contact, address, search_text, create_time, update_time, "
-    "last_interaction_time, version) VALUES ";
+    "last_interaction_time, emails_list, phones_list, tags_list, "
+    "attributes_json, version, lists_version) VALUES ";
 constexpr char kInsertContactTuple[] =
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)";
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)";
 
 std::vector<SqlParam> ContactParams(const Contact& c, const std::string& ts) {
   return {c.given_name(),
@@ -255,7 +340,11 @@ std::vector<SqlParam> ContactParams(const Contact& c, const std::string& ts) {
           ts,
           c.has_last_interaction_time()
               ? SqlParam(ToSqlDateTime(ToAbslTime(c.last_interaction_time())))
-              : SqlParam(std::monostate())};
+              : SqlParam(std::monostate()),
+          ListCopy(c.emails()),
+          ListCopy(c.phones()),
+          ListCopy(SortedTags(c)),
+          AttributesCopy(c)};
 }
 
 // Accumulates the rows of one multi-row INSERT; flushes before it would pass
@@ -291,14 +380,8 @@ class MultiInsert {
 
 int64_t InsertContact(Connection& conn, const Contact& c, absl::Time now) {
   const std::string ts = ToSqlDateTime(now);
-  std::vector<SqlParam> params = ContactParams(c, ts);
-  conn.Update(
-      "INSERT INTO contacts (given_name, family_name, display_name, company, "
-      "job_title, owner, source, lifecycle_stage, email_opt_in, sms_opt_in, "
-      "do_not_contact, address, search_text, create_time, update_time, "
-      "last_interaction_time, version) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-      params);
+  conn.Update(absl::StrCat(kInsertContactColumns, kInsertContactTuple),
+              ContactParams(c, ts));
   const int64_t id = conn.LastInsertId();
   InsertChildren(conn, id, c, true, true, true, true, /*live=*/true);
   return id;
@@ -307,8 +390,7 @@ int64_t InsertContact(Connection& conn, const Contact& c, absl::Time now) {
 namespace {
 
 // What ReadContactRow reads back for `c` freshly inserted as `id` at `now`
-// (ContactParams and InsertContacts' child rows), except the tags, whose
-// order only the database knows. Keep in step with both.
+// (ContactParams and InsertContacts' child rows). Keep in step with both.
 Contact AsInserted(const Contact& c, int64_t id,
                    const google::protobuf::Timestamp& now) {
   Contact out;
@@ -332,6 +414,7 @@ Contact AsInserted(const Contact& c, int64_t id,
   out.set_etag(ContactEtag(1));
   *out.mutable_emails() = c.emails();
   *out.mutable_phones() = c.phones();
+  for (std::string& tag : SortedTags(c)) out.add_tags(std::move(tag));
   *out.mutable_attributes() = c.attributes();
   return out;
 }
@@ -341,7 +424,7 @@ Contact AsInserted(const Contact& c, int64_t id,
 std::vector<Contact> InsertContacts(Connection& conn,
                                     const std::vector<const Contact*>& contacts,
                                     absl::Time now) {
-  constexpr size_t kContactsPerStatement = 1000;  // 16 placeholders each
+  constexpr size_t kContactsPerStatement = 1000;  // 20 placeholders each
   const std::string ts = ToSqlDateTime(now);
   std::vector<int64_t> ids;
   ids.reserve(contacts.size());
@@ -397,27 +480,12 @@ std::vector<Contact> InsertContacts(Connection& conn,
   attributes.Flush();
 
   // The contacts as stored, built here: reading them back cost a third of
-  // an import batch's server CPU. Tags are listed in the column collation's
-  // order (utf8mb4_unicode_ci, not byte order), so those alone come from the
-  // database, in one query.
+  // an import batch's server CPU.
   std::vector<Contact> stored;
   stored.reserve(contacts.size());
   const google::protobuf::Timestamp stored_now = ToStoredTimestamp(now);
   for (size_t k = 0; k < contacts.size(); ++k) {
     stored.push_back(AsInserted(*contacts[k], ids[k], stored_now));
-  }
-  if (!ids.empty() &&
-      std::any_of(contacts.begin(), contacts.end(),
-                  [](const Contact* c) { return !c->tags().empty(); })) {
-    auto rs = conn.Query(
-        "SELECT contact_id, tag FROM contact_tags WHERE contact_id BETWEEN ? "
-        "AND ? ORDER BY contact_id, tag",
-        {ids.front(), ids.back()});
-    while (rs->next()) {
-      const int64_t index = rs->getInt64(1) - ids.front();
-      if (index < 0 || index >= static_cast<int64_t>(stored.size())) continue;
-      stored[index].add_tags(rs->getString(2));
-    }
   }
   return stored;
 }
@@ -431,16 +499,30 @@ void UpdateContactRows(Connection& conn, const Contact& before,
       "company = ?, job_title = ?, owner = ?, source = ?, lifecycle_stage = ?, "
       "email_opt_in = ?, sms_opt_in = ?, do_not_contact = ?, address = ?, "
       "search_text = ?, update_time = ?, last_interaction_time = ?, "
-      "version = version + 1 WHERE id = ?",
-      {after.given_name(), after.family_name(), after.display_name(),
-       after.company(), after.job_title(), after.owner(), after.source(),
+      "emails_list = ?, phones_list = ?, attributes_json = ?, "
+      "tags_list = ?, lists_version = version + 1, version = version + 1 "
+      "WHERE id = ?",
+      {after.given_name(),
+       after.family_name(),
+       after.display_name(),
+       after.company(),
+       after.job_title(),
+       after.owner(),
+       after.source(),
        static_cast<int64_t>(after.lifecycle_stage()),
-       after.consent().email_opt_in(), after.consent().sms_opt_in(),
-       after.consent().do_not_contact(), NullableText(AddressJson(after)),
-       SearchText(after), ToSqlDateTime(now),
+       after.consent().email_opt_in(),
+       after.consent().sms_opt_in(),
+       after.consent().do_not_contact(),
+       NullableText(AddressJson(after)),
+       SearchText(after),
+       ToSqlDateTime(now),
        after.has_last_interaction_time()
            ? SqlParam(ToSqlDateTime(ToAbslTime(after.last_interaction_time())))
            : SqlParam(std::monostate()),
+       ListCopy(after.emails()),
+       ListCopy(after.phones()),
+       AttributesCopy(after),
+       ListCopy(SortedTags(after)),
        id});
   const bool emails = !SameList(before.emails(), after.emails());
   const bool phones = !SameList(before.phones(), after.phones());

@@ -27,10 +27,26 @@ class Connection;
 // SELECT list producing a contact with ReadContactRow; the table alias is
 // `c`. kContactColumnCount columns; extra columns may follow.
 extern const char kContactSelect[];
-inline constexpr int kContactColumnCount = 23;
+inline constexpr int kContactColumnCount = 24;
 
 // Converts the current row (selected with kContactSelect) into a Contact.
-absl::StatusOr<rapport::v1::Contact> ReadContactRow(sql::ResultSet& rs);
+// The e-mails, phones, tags and attributes come from the row's copy of them;
+// when that copy is not current (*lists_current false: the row was last
+// written by a rapportd from before the copy existed) they are left empty,
+// and the caller must fill them with ReadListsFromTables once it is done
+// with `rs`.
+absl::StatusOr<rapport::v1::Contact> ReadContactRow(sql::ResultSet& rs,
+                                                    bool* lists_current);
+
+// Reads contact `c`'s e-mails, phones, tags and attributes from the child
+// tables into `c` (whose lists are empty).
+absl::Status ReadListsFromTables(Connection& conn, rapport::v1::Contact* c);
+
+// SET-list fragment for a change that leaves the e-mails, phones, tags and
+// attributes alone: bumps the version, keeping the row's copy of those lists
+// current only if it was. It assigns lists_version first, as MySQL evaluates
+// SET left to right and that assignment must see the old version.
+extern const char kBumpVersion[];
 
 // Reads one contact by id; with `for_update` locks its row until the
 // transaction ends. nullopt when there is no such row.

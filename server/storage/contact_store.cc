@@ -333,8 +333,9 @@ absl::StatusOr<Contact> ContactStore::Delete(int64_t id,
         RAPPORT_RETURN_IF_ERROR(CheckEtag(*current, etag));
         const std::string now = ToSqlDateTime(absl::Now());
         conn.Update(
-            "UPDATE contacts SET delete_time = ?, update_time = ?, "
-            "version = version + 1 WHERE id = ?",
+            absl::StrCat(
+                "UPDATE contacts SET delete_time = ?, update_time = ?, ",
+                kBumpVersion, " WHERE id = ?"),
             {now, now, id});
         SetEmailsLive(conn, id, false);
         result = *LoadContact(conn, id, false);
@@ -365,8 +366,9 @@ absl::StatusOr<Contact> ContactStore::Undelete(int64_t id) {
               "cannot undelete contact ", id, ": ", free.message()));
         }
         conn.Update(
-            "UPDATE contacts SET delete_time = NULL, update_time = ?, "
-            "version = version + 1 WHERE id = ?",
+            absl::StrCat(
+                "UPDATE contacts SET delete_time = NULL, update_time = ?, ",
+                kBumpVersion, " WHERE id = ?"),
             {ToSqlDateTime(absl::Now()), id});
         SetEmailsLive(conn, id, true);
         result = *LoadContact(conn, id, false);
@@ -400,8 +402,10 @@ absl::StatusOr<Contact> ContactStore::Merge(
           // may take them over.
           SetEmailsLive(conn, dup, false);
           conn.Update(
-              "UPDATE contacts SET delete_time = ?, update_time = ?, "
-              "merged_into = ?, version = version + 1 WHERE id = ?",
+              absl::StrCat(
+                  "UPDATE contacts SET delete_time = ?, update_time = ?, "
+                  "merged_into = ?, ",
+                  kBumpVersion, " WHERE id = ?"),
               {now, now, primary_id, dup});
           conn.Update(
               "UPDATE interactions SET contact_id = ? WHERE contact_id = ?",
@@ -609,15 +613,22 @@ absl::StatusOr<ContactPage> ContactStore::List(
     auto rs = conn.Query(plan.page.sql, plan.page.params);
     SortKeyText last_keys;
     bool more = false;
+    std::vector<size_t> stale_lists;
     while (rs->next()) {
       if (static_cast<int>(page.contacts.size()) == spec.page_size) {
         more = true;  // one row past the page: a next page follows
         break;
       }
-      absl::StatusOr<Contact> c = ReadContactRow(*rs);
+      bool lists_current = false;
+      absl::StatusOr<Contact> c = ReadContactRow(*rs, &lists_current);
       if (!c.ok()) return c.status();
+      if (!lists_current) stale_lists.push_back(page.contacts.size());
       page.contacts.push_back(*std::move(c));
       last_keys = ReadSortKeys(plan, *rs);
+    }
+    rs.reset();
+    for (size_t i : stale_lists) {
+      RAPPORT_RETURN_IF_ERROR(ReadListsFromTables(conn, &page.contacts[i]));
     }
     // total_size costs a COUNT over the matching rows (up to the limit), so
     // it is counted once per listing: not at all when the first page holds

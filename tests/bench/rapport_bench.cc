@@ -1384,14 +1384,19 @@ struct Bench {
           "INSERT INTO contacts (given_name, family_name, display_name, "
           "company, job_title, owner, source, lifecycle_stage, email_opt_in, "
           "sms_opt_in, do_not_contact, address, search_text, create_time, "
-          "update_time, last_interaction_time, version) VALUES (?, ?, ?, ?, "
-          "'', '', '', ?, 0, 0, 0, NULL, ?, NOW(6), NOW(6), NULL, 1)");
+          "update_time, last_interaction_time, emails_list, phones_list, "
+          "tags_list, attributes_json, version, lists_version) VALUES (?, ?, "
+          "?, ?, '', '', '', ?, 0, 0, 0, NULL, ?, NOW(6), NOW(6), NULL, ?, ?, "
+          "?, '{\"plan\":\"gold\"}', 1, 1)");
       ins->setString(1, k.given_name());
       ins->setString(2, k.family_name());
       ins->setString(3, k.given_name() + " " + k.family_name());
       ins->setString(4, k.company());
       ins->setInt(5, k.lifecycle_stage());
       ins->setString(6, k.emails(0));
+      ins->setString(7, k.emails(0));
+      ins->setString(8, k.phones(0));
+      ins->setString(9, k.tags(0));
       ins->executeUpdate();
       const int64_t id = LastId(s, c);
       auto child = [&](const char* sql, const std::string& v, bool pos) {
@@ -1540,13 +1545,15 @@ struct Bench {
             "(", q(k.given_name()), ",", q(k.family_name()), ",",
             q(k.given_name() + " " + k.family_name()), ",", q(k.company()),
             ",'','','',", k.lifecycle_stage(), ",0,0,0,NULL,", q(k.emails(0)),
-            ",NOW(6),NOW(6),NULL,1)"));
+            ",NOW(6),NOW(6),NULL,", q(k.emails(0)), ",", q(k.phones(0)), ",",
+            q(k.tags(0)), ",'{\"plan\":\"gold\"}',1,1)"));
       }
       st->execute(absl::StrCat(
           "INSERT INTO contacts (given_name, family_name, display_name, "
           "company, job_title, owner, source, lifecycle_stage, email_opt_in, "
           "sms_opt_in, do_not_contact, address, search_text, create_time, "
-          "update_time, last_interaction_time, version) VALUES ",
+          "update_time, last_interaction_time, emails_list, phones_list, "
+          "tags_list, attributes_json, version, lists_version) VALUES ",
           absl::StrJoin(vals, ",")));
       const int64_t first = std::stoll(QueryOne(c, "SELECT LAST_INSERT_ID()"));
       std::vector<std::string> e, p, tg, a, ev;

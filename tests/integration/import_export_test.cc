@@ -237,8 +237,8 @@ TEST_F(ImportExportTest, ImportUpsertsByEmail) {
 // Imported new contacts are stored with multi-row statements, and their
 // CONTACT_CREATED events are built from the input rather than read back. The
 // events must still carry exactly what GetContact returns: ids, times cut to
-// microseconds, etag, and tags in the column collation's order (which is not
-// byte order: '_' sorts before '-', digits before letters).
+// microseconds, etag, and tags in code point order (which is not the column
+// collation's order: there '_' sorts before '-' and "é" with "e").
 TEST_F(ImportExportTest, ImportedContactEventsCarryTheContactsAsStored) {
   std::vector<v1::Contact> rows;
   for (int i = 0; i < 6; ++i) {
@@ -290,7 +290,7 @@ TEST_F(ImportExportTest, ImportedContactEventsCarryTheContactsAsStored) {
   EXPECT_EQ(events, 6);
   // The comparison saw the case it is most about.
   EXPECT_THAT(GetByEmail("ev0@events.example").tags(),
-              ElementsAre("a10", "a9", "b_1", "b-2", "échec", "mix", "zz"));
+              ElementsAre("a10", "a9", "b-2", "b_1", "mix", "zz", "échec"));
 }
 
 TEST_F(ImportExportTest, ImportRowWithoutStageDoesNotDemoteCustomer) {

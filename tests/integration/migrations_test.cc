@@ -110,6 +110,48 @@ TEST_F(MigrationsTest, ApplyingAgainIsANoOp) {
   EXPECT_THAT(db().QueryInt("SELECT COUNT(*) FROM contacts"), IsOkAndHolds(1));
 }
 
+// Migration 0006 copies each existing contact's e-mails, phones, tags and
+// attributes into its row (contact_lists_copy_test covers what rapportd
+// writes afterwards).
+TEST_F(MigrationsTest, ListCopyMigrationFillsExistingContacts) {
+  std::vector<Migration> migrations = CoreMigrations();
+  ASSERT_GE(migrations.size(), 6u);
+  ASSERT_EQ(migrations[5].version, 6);
+  auto database = NewDatabase();
+  ASSERT_OK(ApplyMigrations(
+      *database, "core",
+      std::vector<Migration>(migrations.begin(), migrations.begin() + 5)));
+  for (const char* sql :
+       {"INSERT INTO contacts (id, given_name, create_time, update_time, "
+        "version) VALUES (1, 'Full', NOW(6), NOW(6), 3), (2, 'Bare', "
+        "NOW(6), NOW(6), 1)",
+        "INSERT INTO contact_emails (contact_id, position, email, live) "
+        "VALUES (1, 1, 'b@example.com', 1), (1, 0, 'a@example.com', 1)",
+        "INSERT INTO contact_phones (contact_id, position, phone) VALUES "
+        "(1, 0, '+442071234567')",
+        "INSERT INTO contact_tags (contact_id, tag) VALUES (1, 'zeta'), "
+        "(1, '\xc3\xa9mile'), (1, 'alpha')",
+        "INSERT INTO contact_attributes (contact_id, name, value) VALUES "
+        "(1, 'plan', 'gold \"x\"')"}) {
+    ASSERT_OK(db().Execute(sql));
+  }
+  ASSERT_OK(ApplyMigrations(*database, "core", migrations));
+  EXPECT_THAT(
+      db().QueryInt(
+          "SELECT COUNT(*) FROM contacts WHERE id = 1 AND lists_version = 3 "
+          "AND emails_list = 'a@example.com\\nb@example.com' AND "
+          "phones_list = '+442071234567' AND tags_list = "
+          "'alpha\\nzeta\\n\xc3\xa9mile' AND "
+          "JSON_VALUE(attributes_json, '$.plan') = 'gold \"x\"'"),
+      IsOkAndHolds(1));
+  EXPECT_THAT(
+      db().QueryInt(
+          "SELECT COUNT(*) FROM contacts WHERE id = 2 AND lists_version = 1 "
+          "AND emails_list IS NULL AND phones_list IS NULL AND tags_list IS "
+          "NULL AND attributes_json IS NULL"),
+      IsOkAndHolds(1));
+}
+
 TEST_F(MigrationsTest, ConcurrentAppliersAllSucceedAndRecordOnce) {
   const std::vector<Migration> migrations = CoreMigrations();
   constexpr int kThreads = 4;
