@@ -138,15 +138,21 @@ SqlParam ListCopy(const List& list) {
   return NullableText(absl::StrJoin(list, "\n"));
 }
 
+// The attributes by name: a stable statement text, lock order and copy.
+std::vector<std::pair<std::string, std::string>> SortedAttributes(
+    const Contact& c) {
+  std::vector<std::pair<std::string, std::string>> attrs(c.attributes().begin(),
+                                                         c.attributes().end());
+  std::sort(attrs.begin(), attrs.end());
+  return attrs;
+}
+
 // The row's copy of the attributes: a JSON object as kAttributesFromTable
 // reads it (ReadLists parses either; key order and spacing do not matter).
 SqlParam AttributesCopy(const Contact& c) {
   if (c.attributes().empty()) return std::monostate();
-  std::vector<std::pair<std::string, std::string>> attrs(c.attributes().begin(),
-                                                         c.attributes().end());
-  std::sort(attrs.begin(), attrs.end());
   std::string json = "{";
-  for (const auto& [name, value] : attrs) {
+  for (const auto& [name, value] : SortedAttributes(c)) {
     if (json.size() > 1) json.push_back(',');
     json.push_back('"');
     log::AppendJsonEscaped(name, &json);
@@ -204,10 +210,8 @@ void InsertChildren(Connection& conn, int64_t id, const Contact& c, bool emails,
     conn.Update(sql, params);
   }
   if (attributes && !c.attributes().empty()) {
-    // Sorted for a stable statement text and lock order.
-    std::vector<std::pair<std::string, std::string>> attrs(
-        c.attributes().begin(), c.attributes().end());
-    std::sort(attrs.begin(), attrs.end());
+    const std::vector<std::pair<std::string, std::string>> attrs =
+        SortedAttributes(c);
     std::string sql =
         "INSERT INTO contact_attributes (contact_id, name, value) VALUES ";
     std::vector<SqlParam> params;
@@ -469,10 +473,9 @@ std::vector<Contact> InsertContacts(Connection& conn,
       phones.Add({id, static_cast<int64_t>(i), c.phones(i)});
     }
     for (const std::string& tag : c.tags()) tags.Add({id, tag});
-    std::vector<std::pair<std::string, std::string>> attrs(
-        c.attributes().begin(), c.attributes().end());
-    std::sort(attrs.begin(), attrs.end());
-    for (auto& [name, value] : attrs) attributes.Add({id, name, value});
+    for (auto& [name, value] : SortedAttributes(c)) {
+      attributes.Add({id, std::move(name), std::move(value)});
+    }
   }
   emails.Flush();
   phones.Flush();
