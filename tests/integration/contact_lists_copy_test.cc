@@ -21,15 +21,6 @@ using ::testing::ElementsAre;
 
 class ContactListsCopyTest : public ServerFixture {
  protected:
-  v1::Contact MustGet(const std::string& id) {
-    v1::GetContactRequest request;
-    request.set_id(id);
-    request.set_show_deleted(true);
-    v1::Contact c;
-    EXPECT_OK(contacts().GetContact(Context().get(), request, &c));
-    return c;
-  }
-
   v1::Contact MustUpdate(const v1::Contact& patch,
                          const std::vector<std::string>& paths) {
     v1::UpdateContactRequest request;
@@ -40,13 +31,6 @@ class ContactListsCopyTest : public ServerFixture {
     v1::Contact out;
     EXPECT_OK(contacts().UpdateContact(Context().get(), request, &out));
     return out;
-  }
-
-  void MustDelete(const std::string& id) {
-    v1::DeleteContactRequest request;
-    request.set_id(id);
-    v1::Contact out;
-    EXPECT_OK(contacts().DeleteContact(Context().get(), request, &out));
   }
 
   void MustUndelete(const std::string& id) {

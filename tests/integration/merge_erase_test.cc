@@ -44,19 +44,6 @@ class MergeEraseTest : public ServerFixture {
     return contacts().GetContact(Context().get(), request, out);
   }
 
-  v1::Contact MustGet(const std::string& id) {
-    v1::Contact c;
-    EXPECT_OK(Get(id, &c));
-    return c;
-  }
-
-  void DeleteContact(const std::string& id) {
-    v1::DeleteContactRequest request;
-    request.set_id(id);
-    v1::Contact out;
-    ASSERT_OK(contacts().DeleteContact(Context().get(), request, &out));
-  }
-
   // Logs an interaction on `contact_id`; `day` of January 2024 is its time.
   v1::Interaction Log(const std::string& contact_id, int day,
                       const std::string& subject = "",
@@ -321,7 +308,7 @@ TEST_F(MergeEraseTest, MergeWithDeletedDuplicateIsNotFound) {
   const v1::Contact primary = MustCreate(MakeContact("Ada", "", ""));
   const v1::Contact dup = MustCreate(MakeContact("Ada", "L", ""));
   Log(dup.id(), 1);
-  DeleteContact(dup.id());
+  MustDelete(dup.id());
   v1::Contact merged;
   EXPECT_THAT(Merge(primary.id(), {dup.id()}, &merged),
               StatusIs(grpc::StatusCode::NOT_FOUND, HasSubstr(dup.id())));
@@ -334,7 +321,7 @@ TEST_F(MergeEraseTest, MergeWithDeletedDuplicateIsNotFound) {
 TEST_F(MergeEraseTest, MergeIntoDeletedPrimaryIsNotFound) {
   const v1::Contact primary = MustCreate(MakeContact("Ada", "", ""));
   const v1::Contact dup = MustCreate(MakeContact("Ada", "L", ""));
-  DeleteContact(primary.id());
+  MustDelete(primary.id());
   v1::Contact merged;
   EXPECT_THAT(Merge(primary.id(), {dup.id()}, &merged),
               StatusIs(grpc::StatusCode::NOT_FOUND, HasSubstr(primary.id())));
@@ -398,7 +385,7 @@ TEST_F(MergeEraseTest, EraseTwiceIsNotFound) {
 TEST_F(MergeEraseTest, EraseWorksOnSoftDeletedContacts) {
   const v1::Contact c = MustCreate(MakeContact("Ada", "", "ada@x.example"));
   Log(c.id(), 1);
-  DeleteContact(c.id());
+  MustDelete(c.id());
   v1::EraseContactResponse response;
   ASSERT_OK(Erase(c.id(), &response));
   EXPECT_EQ(response.erased_interaction_count(), 1);

@@ -80,4 +80,26 @@ rapport::v1::Contact ServerFixture::MustCreate(
   return created;
 }
 
+rapport::v1::Contact ServerFixture::MustGet(const std::string& id) {
+  rapport::v1::GetContactRequest request;
+  request.set_id(id);
+  request.set_show_deleted(true);
+  rapport::v1::Contact contact;
+  grpc::Status status =
+      contacts_->GetContact(Context().get(), request, &contact);
+  EXPECT_TRUE(status.ok()) << status.error_code() << ": "
+                           << status.error_message();
+  return contact;
+}
+
+void ServerFixture::MustDelete(const std::string& id) {
+  rapport::v1::DeleteContactRequest request;
+  request.set_id(id);
+  rapport::v1::Contact deleted;
+  grpc::Status status =
+      contacts_->DeleteContact(Context().get(), request, &deleted);
+  EXPECT_TRUE(status.ok()) << status.error_code() << ": "
+                           << status.error_message();
+}
+
 }  // namespace rapport::testing

@@ -40,6 +40,10 @@ class ServerFixture : public ::testing::Test {
 
   // Creates a contact through the API; fails the test on error.
   rapport::v1::Contact MustCreate(const rapport::v1::Contact& contact);
+  // Reads a contact, deleted or not (show_deleted); fails the test on error.
+  rapport::v1::Contact MustGet(const std::string& id);
+  // Soft-deletes a contact; fails the test on error.
+  void MustDelete(const std::string& id);
   // Shorthand: a contact with the given names and e-mail (may be empty).
   static rapport::v1::Contact MakeContact(const std::string& given,
                                           const std::string& family,
