@@ -23,7 +23,7 @@ RUN apt-get update \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
       libabsl-dev libmysqlcppconn-dev libboost-dev libboost-filesystem-dev \
       libgtest-dev libgmock-dev libyaml-cpp-dev libssl-dev libphonenumber-dev \
-      libcli11-dev libfmt-dev libcsv-dev \
+      libcli11-dev libfmt-dev libcsv-dev libsimdjson-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -71,7 +71,7 @@ RUN apt-get update \
       ca-certificates tzdata \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 \
       libmysqlcppconn7v5 libyaml-cpp0.7 libphonenumber8 \
-      libboost-filesystem1.74.0 libssl3 libfmt9 libcsv3 \
+      libboost-filesystem1.74.0 libssl3 libfmt9 libcsv3 libsimdjson14 \
  && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /out/ /

@@ -2,8 +2,6 @@
 
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 
@@ -12,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "server/common/logging.h"
 #include "server/common/status_macros.h"
+#include "server/common/stored_json.h"
 #include "server/common/time_util.h"
 #include "server/common/utf8.h"
 #include "server/storage/contact_store.h"
@@ -88,14 +86,11 @@ absl::Status ReadLists(sql::ResultSet& rs, int col, Contact* c) {
   SplitInto(rs, col + 1, c->mutable_phones());
   SplitInto(rs, col + 2, c->mutable_tags());
   if (!rs.isNull(col + 3)) {
-    google::protobuf::Struct attrs;
-    const std::string json = rs.getString(col + 3);
-    if (!google::protobuf::util::JsonStringToMessage(json, &attrs).ok()) {
-      return absl::InternalError(
-          absl::StrCat("contact ", c->id(), " has unreadable attributes"));
-    }
-    for (const auto& [k, v] : attrs.fields()) {
-      (*c->mutable_attributes())[k] = v.string_value();
+    const absl::Status read = ParseStringMapJson(
+        rs.getString(col + 3).asStdString(), c->mutable_attributes());
+    if (!read.ok()) {
+      return absl::InternalError(absl::StrCat(
+          "contact ", c->id(), " has unreadable attributes: ", read.message()));
     }
   }
   return absl::OkStatus();
@@ -119,11 +114,7 @@ std::string SearchText(const Contact& c) {
 
 std::string AddressJson(const Contact& c) {
   if (!c.has_address()) return "";
-  std::string json;
-  if (!google::protobuf::util::MessageToJsonString(c.address(), &json).ok()) {
-    return "";
-  }
-  return json;
+  return PostalAddressToJson(c.address());
 }
 
 SqlParam NullableText(const std::string& text) {
@@ -150,18 +141,7 @@ std::vector<std::pair<std::string, std::string>> SortedAttributes(
 // The row's copy of the attributes: a JSON object as kAttributesFromTable
 // reads it (ReadLists parses either; key order and spacing do not matter).
 SqlParam AttributesCopy(const Contact& c) {
-  if (c.attributes().empty()) return std::monostate();
-  std::string json = "{";
-  for (const auto& [name, value] : SortedAttributes(c)) {
-    if (json.size() > 1) json.push_back(',');
-    json.push_back('"');
-    log::AppendJsonEscaped(name, &json);
-    json.append("\":\"");
-    log::AppendJsonEscaped(value, &json);
-    json.push_back('"');
-  }
-  json.push_back('}');
-  return json;
+  return NullableText(StringMapToJson(c.attributes()));
 }
 
 // Tags as a contact lists them: in code point order (UTF-8 byte order), as
@@ -266,11 +246,14 @@ absl::StatusOr<Contact> ReadContactRow(sql::ResultSet& rs,
   c.mutable_consent()->set_do_not_contact(rs.getInt(12) != 0);
   if (!rs.isNull(13)) {
     const std::string json = rs.getString(13);
-    if (!json.empty() &&
-        !google::protobuf::util::JsonStringToMessage(json, c.mutable_address())
-             .ok()) {
-      return absl::InternalError(
-          absl::StrCat("contact ", c.id(), " has an unreadable address"));
+    if (!json.empty()) {
+      const absl::Status read =
+          ParsePostalAddressJson(json, c.mutable_address());
+      if (!read.ok()) {
+        return absl::InternalError(
+            absl::StrCat("contact ", c.id(),
+                         " has an unreadable address: ", read.message()));
+      }
     }
   }
   if (auto t = ReadTime(rs, 14)) *c.mutable_create_time() = *t;

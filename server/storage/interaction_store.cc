@@ -1,14 +1,13 @@
 #include "server/storage/interaction_store.h"
 
 #include <cppconn/resultset.h>
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
+#include "server/common/stored_json.h"
 #include "server/common/time_util.h"
 #include "server/query/pagination.h"
 #include "server/query/schema.h"
@@ -30,17 +29,6 @@ constexpr char kInteractionSelect[] =
     "i.actor, i.create_time";
 constexpr int kInteractionColumnCount = 13;
 
-std::string AttributesJson(const Interaction& i) {
-  if (i.attributes().empty()) return "";
-  google::protobuf::Struct s;
-  for (const auto& [k, v] : i.attributes()) {
-    (*s.mutable_fields())[k].set_string_value(v);
-  }
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(s, &json);
-  return json;
-}
-
 absl::StatusOr<Interaction> ReadInteractionRow(sql::ResultSet& rs) {
   Interaction i;
   i.set_id(absl::StrCat(rs.getInt64(1)));
@@ -58,15 +46,12 @@ absl::StatusOr<Interaction> ReadInteractionRow(sql::ResultSet& rs) {
     i.mutable_amount()->set_amount_minor(rs.getInt64(10));
   }
   if (!rs.isNull(11)) {
-    google::protobuf::Struct s;
-    if (!google::protobuf::util::JsonStringToMessage(
-             std::string(rs.getString(11)), &s)
-             .ok()) {
+    const absl::Status read = ParseStringMapJson(rs.getString(11).asStdString(),
+                                                 i.mutable_attributes());
+    if (!read.ok()) {
       return absl::InternalError(
-          absl::StrCat("interaction ", i.id(), " has unreadable attributes"));
-    }
-    for (const auto& [k, v] : s.fields()) {
-      (*i.mutable_attributes())[k] = v.string_value();
+          absl::StrCat("interaction ", i.id(),
+                       " has unreadable attributes: ", read.message()));
     }
   }
   i.set_actor(rs.getString(12));
@@ -125,7 +110,7 @@ absl::StatusOr<Interaction> InteractionStore::Log(
                 "interaction.contact_id: contact ", contact_id, " is deleted"));
           }
         }
-        const std::string attrs = AttributesJson(in);
+        const std::string attrs = StringMapToJson(in.attributes());
         conn.Update(
             "INSERT INTO interactions (contact_id, type, channel, direction, "
             "occur_time, subject, body, amount_currency, amount_minor, "

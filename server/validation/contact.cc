@@ -6,8 +6,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
 #include "server/common/status_macros.h"
+#include "server/common/stored_json.h"
 #include "server/validation/internal/text.h"
 #include "server/validation/validation.h"
 
@@ -153,10 +153,8 @@ absl::Status NormalizeContact(Contact* c, const ContactOptions& options,
     // Each field is within its own limit, but all of them together must also
     // fit the stored form (JSON in a 4096-byte column): five 200-character
     // lines of 4-byte characters would not.
-    std::string json;
-    if (!google::protobuf::util::MessageToJsonString(c->address(), &json)
-             .ok() ||
-        json.size() > kMaxAddressStoredBytes) {
+    const std::string json = PostalAddressToJson(c->address());
+    if (json.size() > kMaxAddressStoredBytes) {
       return FieldError(
           path("address"),
           absl::StrCat("too long altogether: ", json.size(),
