@@ -334,34 +334,10 @@ std::vector<SqlParam> ContactParams(const Contact& c, const std::string& ts) {
           AttributesCopy(c)};
 }
 
-// Accumulates the rows of one multi-row INSERT; flushes before it would pass
-// MySQL's 65535 placeholders.
-class MultiInsert {
- public:
-  MultiInsert(Connection& conn, std::string head, std::string tuple)
-      : conn_(conn), head_(std::move(head)), tuple_(std::move(tuple)) {}
-  ~MultiInsert() = default;
-
-  void Add(std::vector<SqlParam> row) {
-    if (params_.size() + row.size() > kMaxParams) Flush();
-    absl::StrAppend(&sql_, sql_.empty() ? head_ : ", ", tuple_);
-    for (SqlParam& p : row) params_.push_back(std::move(p));
-  }
-  void Flush() {
-    if (sql_.empty()) return;
-    UpdateUncached(conn_, sql_, params_);
-    sql_.clear();
-    params_.clear();
-  }
-
- private:
-  static constexpr size_t kMaxParams = 30000;
-  Connection& conn_;
-  const std::string head_;
-  const std::string tuple_;
-  std::string sql_;
-  std::vector<SqlParam> params_;
-};
+// Rows per multi-row INSERT of an import (BatchInsert): the 250, 500 and
+// 1000-contact messages clients send fill whole statements. 5000
+// placeholders at most (a contact row has 20).
+constexpr size_t kRowsPerStatement = 250;
 
 }  // namespace
 
@@ -411,41 +387,33 @@ Contact AsInserted(const Contact& c, int64_t id,
 std::vector<Contact> InsertContacts(Connection& conn,
                                     const std::vector<const Contact*>& contacts,
                                     absl::Time now) {
-  constexpr size_t kContactsPerStatement = 1000;  // 20 placeholders each
   const std::string ts = ToSqlDateTime(now);
   std::vector<int64_t> ids;
   ids.reserve(contacts.size());
-  for (size_t begin = 0; begin < contacts.size();
-       begin += kContactsPerStatement) {
-    const size_t end = std::min(contacts.size(), begin + kContactsPerStatement);
-    std::string sql = kInsertContactColumns;
-    std::vector<SqlParam> params;
-    for (size_t i = begin; i < end; ++i) {
-      absl::StrAppend(&sql, i == begin ? "" : ", ", kInsertContactTuple);
-      for (SqlParam& p : ContactParams(*contacts[i], ts)) {
-        params.push_back(std::move(p));
-      }
-    }
-    UpdateUncached(conn, sql, params);
-    // Consecutive ids (ConsecutiveInsertIds): the first is LAST_INSERT_ID().
-    const int64_t first = conn.LastInsertId();
-    for (size_t i = begin; i < end; ++i) {
-      ids.push_back(first + static_cast<int64_t>(i - begin));
-    }
-  }
+  BatchInsert rows(conn, kInsertContactColumns, kInsertContactTuple,
+                   kRowsPerStatement, [&](size_t written) {
+                     // Consecutive ids (ConsecutiveInsertIds): the first is
+                     // LAST_INSERT_ID().
+                     const int64_t first = conn.LastInsertId();
+                     for (size_t i = 0; i < written; ++i) {
+                       ids.push_back(first + static_cast<int64_t>(i));
+                     }
+                   });
+  for (const Contact* c : contacts) rows.Add(ContactParams(*c, ts));
+  rows.Flush();
   // The child rows InsertChildren writes, table by table.
-  MultiInsert emails(conn,
+  BatchInsert emails(conn,
                      "INSERT INTO contact_emails (contact_id, position, "
                      "email, live) VALUES ",
-                     "(?, ?, ?, ?)");
-  MultiInsert phones(
+                     "(?, ?, ?, ?)", kRowsPerStatement);
+  BatchInsert phones(
       conn, "INSERT INTO contact_phones (contact_id, position, phone) VALUES ",
-      "(?, ?, ?)");
-  MultiInsert tags(conn, "INSERT INTO contact_tags (contact_id, tag) VALUES ",
-                   "(?, ?)");
-  MultiInsert attributes(
+      "(?, ?, ?)", kRowsPerStatement);
+  BatchInsert tags(conn, "INSERT INTO contact_tags (contact_id, tag) VALUES ",
+                   "(?, ?)", kRowsPerStatement);
+  BatchInsert attributes(
       conn, "INSERT INTO contact_attributes (contact_id, name, value) VALUES ",
-      "(?, ?, ?)");
+      "(?, ?, ?)", kRowsPerStatement);
   for (size_t k = 0; k < contacts.size(); ++k) {
     const Contact& c = *contacts[k];
     const int64_t id = ids[k];

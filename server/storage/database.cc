@@ -7,6 +7,7 @@
 #include <cppconn/statement.h>
 #include <mysql_driver.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -78,6 +79,51 @@ int64_t UpdateUncached(Connection& conn, const std::string& sql,
       conn.raw()->prepareStatement(sql));
   BindParams(stmt.get(), params);
   return stmt->executeUpdate();
+}
+
+namespace {
+
+std::string MultiRowInsertSql(absl::string_view head, absl::string_view tuple,
+                              size_t rows) {
+  std::string sql(head);
+  sql.reserve(head.size() + rows * (tuple.size() + 2));
+  for (size_t i = 0; i < rows; ++i) {
+    if (i > 0) sql.append(", ");
+    sql.append(tuple.data(), tuple.size());
+  }
+  return sql;
+}
+
+}  // namespace
+
+BatchInsert::BatchInsert(Connection& conn, absl::string_view head,
+                         absl::string_view tuple, size_t rows_per_statement,
+                         std::function<void(size_t rows)> after_statement)
+    : conn_(conn),
+      head_(head),
+      tuple_(tuple),
+      rows_per_statement_(std::max<size_t>(1, rows_per_statement)),
+      full_sql_(MultiRowInsertSql(head, tuple, rows_per_statement_)),
+      after_statement_(std::move(after_statement)) {}
+
+void BatchInsert::Add(std::vector<SqlParam> row) {
+  for (SqlParam& p : row) params_.push_back(std::move(p));
+  if (++rows_ == rows_per_statement_) {
+    conn_.Update(full_sql_, params_);
+    Written();
+  }
+}
+
+void BatchInsert::Flush() {
+  if (rows_ == 0) return;
+  UpdateUncached(conn_, MultiRowInsertSql(head_, tuple_, rows_), params_);
+  Written();
+}
+
+void BatchInsert::Written() {
+  const size_t rows = std::exchange(rows_, 0);
+  params_.clear();
+  if (after_statement_) after_statement_(rows);
 }
 
 bool ConsecutiveInsertIds(Connection& conn) {

@@ -1,7 +1,5 @@
 #include "server/storage/outbox.h"
 
-#include <algorithm>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/time_util.h"
@@ -38,44 +36,40 @@ int64_t AppendEvent(Connection& conn, rapport::v1::Event event,
   return id;
 }
 
+// Rows per multi-row INSERT (BatchInsert), as contact imports write theirs.
+constexpr size_t kEventsPerStatement = 250;
+
 void AppendEvents(Connection& conn, std::vector<rapport::v1::Event> events,
                   absl::Time now) {
-  constexpr size_t kRowsPerStatement = 1000;
   const std::string time = ToSqlDateTime(now);
-  for (size_t begin = 0; begin < events.size(); begin += kRowsPerStatement) {
-    const size_t end = std::min(events.size(), begin + kRowsPerStatement);
-    std::string sql =
-        "INSERT INTO outbox_events (type, contact_id, payload, create_time) "
-        "VALUES ";
-    std::vector<SqlParam> params;
-    params.reserve((end - begin) * 4);
-    for (size_t i = begin; i < end; ++i) {
-      rapport::v1::Event& event = events[i];
-      int64_t contact_id = 0;
-      (void)absl::SimpleAtoi(event.contact_id(), &contact_id);
-      event.clear_id();
-      *event.mutable_create_time() = ToTimestamp(now);
-      absl::StrAppend(&sql, i == begin ? "" : ", ", "(?, ?, ?, ?)");
-      params.push_back(static_cast<int64_t>(event.type()));
-      params.push_back(contact_id);
-      params.push_back(event.SerializeAsString());
-      params.push_back(time);
-    }
-    // Uncached: the statement's text varies with the row count.
-    UpdateUncached(conn, sql, params);
-    const int64_t first = conn.LastInsertId();
-    const int64_t last = first + static_cast<int64_t>(end - begin) - 1;
-    // As AppendEvent: one pending delivery per subscription whose types
-    // include the event's type (types outside 0..62 have no subscribers).
-    conn.Update(
-        "INSERT INTO outbox_deliveries (subscriber, event_id, contact_id, "
-        "state, attempts, next_attempt_time) "
-        "SELECT s.subscriber, e.id, e.contact_id, 0, 0, NOW(6) "
-        "FROM outbox_events e JOIN outbox_subscriptions s "
-        "ON e.type BETWEEN 0 AND 62 AND (s.types & (1 << e.type)) <> 0 "
-        "WHERE e.id BETWEEN ? AND ? ORDER BY e.id, s.subscriber",
-        {first, last});
+  BatchInsert rows(
+      conn,
+      "INSERT INTO outbox_events (type, contact_id, payload, create_time) "
+      "VALUES ",
+      "(?, ?, ?, ?)", kEventsPerStatement, [&](size_t written) {
+        const int64_t first = conn.LastInsertId();
+        const int64_t last = first + static_cast<int64_t>(written) - 1;
+        // As AppendEvent: one pending delivery per subscription whose types
+        // include the event's type (types outside 0..62 have no
+        // subscribers).
+        conn.Update(
+            "INSERT INTO outbox_deliveries (subscriber, event_id, contact_id, "
+            "state, attempts, next_attempt_time) "
+            "SELECT s.subscriber, e.id, e.contact_id, 0, 0, NOW(6) "
+            "FROM outbox_events e JOIN outbox_subscriptions s "
+            "ON e.type BETWEEN 0 AND 62 AND (s.types & (1 << e.type)) <> 0 "
+            "WHERE e.id BETWEEN ? AND ? ORDER BY e.id, s.subscriber",
+            {first, last});
+      });
+  for (rapport::v1::Event& event : events) {
+    int64_t contact_id = 0;
+    (void)absl::SimpleAtoi(event.contact_id(), &contact_id);
+    event.clear_id();
+    *event.mutable_create_time() = ToTimestamp(now);
+    rows.Add({static_cast<int64_t>(event.type()), contact_id,
+              event.SerializeAsString(), time});
   }
+  rows.Flush();
 }
 
 void ForgetContactEvents(Connection& conn, int64_t contact_id) {

@@ -3,6 +3,7 @@
 // exhausted pool times out, and deadlocks are retried.
 #include "server/storage/database.h"
 
+#include <cppconn/resultset.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -355,6 +356,70 @@ TEST_F(PoolTest, ErrorFromFunctionRollsBackWithoutRetry) {
   EXPECT_EQ(attempts, 1);
   EXPECT_THAT(db_->QueryInt("SELECT n FROM counters WHERE id = 1"),
               IsOkAndHolds(0));
+}
+
+// --- BatchInsert ----------------------------------------------------------
+
+// Statements this session has prepared so far.
+int64_t Prepares(Connection& conn) {
+  std::unique_ptr<sql::ResultSet> rs =
+      conn.Query("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'", {});
+  return rs->next() ? rs->getInt64(2) : -1;
+}
+
+TEST_F(PoolTest, BatchInsertWritesEveryRowInFullStatementsAndOneRemainder) {
+  ASSERT_OK(db_->Execute(
+      "CREATE TABLE items (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+      "batch INT NOT NULL, n INT NOT NULL, label VARCHAR(20) NULL)"));
+  auto database = NewDatabase(1);
+  std::vector<int64_t> prepares;
+  int next_batch = 0;
+  for (const int rows : {0, 1, 4, 9, 9, 12}) {
+    const int batch = next_batch++;
+    std::vector<size_t> statements;
+    std::vector<int64_t> ids;
+    ASSERT_OK(database->Run("inserting", [&](Connection& conn) {
+      conn.LastInsertId();  // its SELECT is prepared here, not counted
+      const int64_t before = Prepares(conn);
+      storage::BatchInsert insert(
+          conn, "INSERT INTO items (batch, n, label) VALUES ", "(?, ?, ?)",
+          /*rows_per_statement=*/4, [&](size_t written) {
+            statements.push_back(written);
+            const int64_t first = conn.LastInsertId();
+            for (size_t i = 0; i < written; ++i) {
+              ids.push_back(first + static_cast<int64_t>(i));
+            }
+          });
+      for (int n = 0; n < rows; ++n) {
+        insert.Add({int64_t{batch}, int64_t{n},
+                    n % 3 == 0 ? SqlParam(std::monostate())
+                               : SqlParam(absl::StrCat("row ", n))});
+      }
+      insert.Flush();
+      insert.Flush();  // nothing left: writes nothing
+      prepares.push_back(Prepares(conn) - before);
+      return absl::OkStatus();
+    }));
+    std::vector<size_t> expected(rows / 4, 4);
+    if (rows % 4 != 0) expected.push_back(rows % 4);
+    EXPECT_EQ(statements, expected) << rows << " rows";
+    ASSERT_EQ(ids.size(), static_cast<size_t>(rows));
+    for (int n = 0; n < rows; ++n) {
+      EXPECT_THAT(
+          db_->QueryInt(absl::StrCat(
+              "SELECT id FROM items WHERE batch = ", batch, " AND n = ", n,
+              n % 3 == 0 ? " AND label IS NULL"
+                         : absl::StrCat(" AND label = 'row ", n, "'"))),
+          IsOkAndHolds(ids[n]))
+          << "row " << n << " of " << rows;
+    }
+    EXPECT_THAT(db_->QueryInt(absl::StrCat(
+                    "SELECT COUNT(*) FROM items WHERE batch = ", batch)),
+                IsOkAndHolds(rows));
+  }
+  // The full statement is prepared once per connection (the pool of one
+  // keeps it); each remainder is prepared for its own call.
+  EXPECT_EQ(prepares, (std::vector<int64_t>{0, 1, 1, 1, 1, 0}));
 }
 
 }  // namespace
