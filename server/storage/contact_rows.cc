@@ -339,21 +339,9 @@ std::vector<SqlParam> ContactParams(const Contact& c, const std::string& ts) {
 // placeholders at most (a contact row has 20).
 constexpr size_t kRowsPerStatement = 250;
 
-}  // namespace
-
-int64_t InsertContact(Connection& conn, const Contact& c, absl::Time now) {
-  const std::string ts = ToSqlDateTime(now);
-  conn.Update(absl::StrCat(kInsertContactColumns, kInsertContactTuple),
-              ContactParams(c, ts));
-  const int64_t id = conn.LastInsertId();
-  InsertChildren(conn, id, c, true, true, true, true, /*live=*/true);
-  return id;
-}
-
-namespace {
-
 // What ReadContactRow reads back for `c` freshly inserted as `id` at `now`
-// (ContactParams and InsertContacts' child rows). Keep in step with both.
+// (ContactParams and the child rows InsertContact and InsertContacts
+// write). Keep in step with them; contact_service_test compares the two.
 Contact AsInserted(const Contact& c, int64_t id,
                    const google::protobuf::Timestamp& now) {
   Contact out;
@@ -383,6 +371,15 @@ Contact AsInserted(const Contact& c, int64_t id,
 }
 
 }  // namespace
+
+Contact InsertContact(Connection& conn, const Contact& c, absl::Time now) {
+  const std::string ts = ToSqlDateTime(now);
+  conn.Update(absl::StrCat(kInsertContactColumns, kInsertContactTuple),
+              ContactParams(c, ts));
+  const int64_t id = conn.LastInsertId();
+  InsertChildren(conn, id, c, true, true, true, true, /*live=*/true);
+  return AsInserted(c, id, ToStoredTimestamp(now));
+}
 
 std::vector<Contact> InsertContacts(Connection& conn,
                                     const std::vector<const Contact*>& contacts,

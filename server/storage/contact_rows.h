@@ -54,10 +54,12 @@ std::optional<rapport::v1::Contact> LoadContact(Connection& conn, int64_t id,
                                                 bool for_update);
 
 // Inserts a validated contact at `now` (live), with its child rows, and
-// returns its id. ALREADY_EXISTS (via the unique key) when an e-mail is
-// taken; call CheckEmailsFree first for a helpful message.
-int64_t InsertContact(Connection& conn, const rapport::v1::Contact& contact,
-                      absl::Time now);
+// returns it as LoadContact would now read it (id, times, etag, tag order),
+// without reading it back. ALREADY_EXISTS (via the unique key) when an
+// e-mail is taken; call CheckEmailsFree first for a helpful message.
+rapport::v1::Contact InsertContact(Connection& conn,
+                                   const rapport::v1::Contact& contact,
+                                   absl::Time now);
 
 // Inserts `contacts` as InsertContact does, each with its child rows, with
 // multi-row statements. Returns them in order as LoadContact would now read

@@ -240,11 +240,9 @@ absl::StatusOr<Contact> ContactStore::Create(const Contact& contact,
           }
         }
         RAPPORT_RETURN_IF_ERROR(CheckEmailsFree(conn, contact.emails(), 0));
-        id = InsertContact(conn, contact, absl::Now());
-        std::optional<Contact> stored = LoadContact(conn, id, false);
-        if (!stored) return NotFound(id);
-        Publish(conn, rapport::v1::CONTACT_CREATED, *stored);
-        created = *std::move(stored);
+        created = InsertContact(conn, contact, absl::Now());
+        id = IdOf(created);
+        Publish(conn, rapport::v1::CONTACT_CREATED, created);
         if (!request_id.empty()) {
           conn.Update(
               "INSERT INTO request_ids (kind, request_id, resource_id, "
@@ -479,9 +477,8 @@ absl::Status ContactStore::ImportBatch(const std::vector<ImportRow>& rows,
         } else {
           status = CheckEmailsFree(conn, row.contact.emails(), 0);
           if (status.ok()) {
-            const int64_t id = InsertContact(conn, row.contact, now);
             Publish(conn, rapport::v1::CONTACT_CREATED,
-                    *LoadContact(conn, id, false));
+                    InsertContact(conn, row.contact, now));
             out.outcome = ImportOutcome::kCreated;
           }
         }

@@ -1,6 +1,9 @@
 // Integration tests of the ContactService unary RPCs (create, get, update,
 // delete, undelete) over real gRPC against a real database: normalisation,
 // validation errors, idempotency, optimistic concurrency and soft deletion.
+#include <cppconn/resultset.h>
+#include <google/protobuf/util/message_differencer.h>
+
 #include <latch>
 #include <set>
 #include <string>
@@ -11,12 +14,15 @@
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
+#include "rapport/v1/event.pb.h"
+#include "server/storage/database.h"
 #include "tests/integration/server_fixture.h"
 
 namespace rapport::testing {
 namespace {
 
 namespace v1 = rapport::v1;
+using ::google::protobuf::util::MessageDifferencer;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -129,6 +135,59 @@ TEST_F(ContactServiceTest, CreateNormalizesEmailsPhonesAndTags) {
   v1::Contact got;
   ASSERT_OK(Get(created.id(), &got));
   EXPECT_EQ(got.DebugString(), created.DebugString());
+}
+
+// CreateContact answers with the contact built from its input, not read
+// back: it must be exactly what GetContact returns and what the
+// CONTACT_CREATED event carries, every field set (times cut to
+// microseconds, etag, tags in code point order, address, attributes).
+TEST_F(ContactServiceTest, CreatedContactIsExactlyWhatGetAndItsEventRead) {
+  v1::Contact c = MakeContact("Zoë", "Ångström", "zoe@events.example");
+  c.add_emails("Second@Events.example");
+  c.add_phones("+1 650 253 0000");
+  c.add_phones("+44 20 7946 0958");
+  for (const char* tag : {"b-2", "b_1", "a10", "a9", "zz", "échec", "Mix"}) {
+    c.add_tags(tag);
+  }
+  c.set_company("Acme 株式会社");
+  c.set_job_title("CTO");
+  c.set_owner("sales-eu");
+  c.set_source("web form");
+  c.set_lifecycle_stage(v1::PROSPECT);
+  c.mutable_consent()->set_email_opt_in(true);
+  c.mutable_consent()->set_do_not_contact(true);
+  v1::PostalAddress& address = *c.mutable_address();
+  address.add_lines("Bahnhofstrasse 1");
+  address.add_lines("c/o \"Müller\"");
+  address.set_locality("Zürich");
+  address.set_region("ZH");
+  address.set_postal_code("8001");
+  address.set_country_code("CH");
+  (*c.mutable_attributes())["plan"] = "gold";
+  (*c.mutable_attributes())["note"] = "côde \"quoted\" ünï\\";
+  const v1::Contact created = MustCreate(c);
+
+  const v1::Contact got = MustGet(created.id());
+  EXPECT_TRUE(MessageDifferencer::Equals(created, got))
+      << "created: " << created.ShortDebugString()
+      << "\nstored:  " << got.ShortDebugString();
+  EXPECT_THAT(got.tags(),
+              ElementsAre("a10", "a9", "b-2", "b_1", "mix", "zz", "échec"));
+  EXPECT_EQ(got.address().lines(1), "c/o \"Müller\"");
+
+  storage::Database database(db().options(), 1);
+  absl::StatusOr<storage::Connection> conn = database.Acquire(true);
+  ASSERT_OK(conn);
+  auto rs = conn->Query(
+      "SELECT payload FROM outbox_events WHERE type = ? AND contact_id = ?",
+      {static_cast<int64_t>(v1::CONTACT_CREATED), std::stoll(created.id())});
+  ASSERT_TRUE(rs->next());
+  v1::Event event;
+  ASSERT_TRUE(event.ParseFromString(rs->getString(1)));
+  EXPECT_TRUE(MessageDifferencer::Equals(event.contact(), got))
+      << "event:  " << event.contact().ShortDebugString()
+      << "\nstored: " << got.ShortDebugString();
+  EXPECT_FALSE(rs->next());
 }
 
 TEST_F(ContactServiceTest, CreateDerivesDisplayNameFromNames) {
