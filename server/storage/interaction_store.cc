@@ -77,12 +77,16 @@ absl::StatusOr<Interaction> InteractionStore::Log(
   int64_t contact_id = 0;
   (void)absl::SimpleAtoi(in.contact_id(), &contact_id);
   int64_t id = 0;
+  bool replayed = false;
+  Interaction stored;  // as GetInteraction will return it
   absl::Status status =
       db_->Transaction("logging interaction", [&](Connection& conn) {
         const absl::Time now = absl::Now();
+        replayed = false;
         if (!request_id.empty()) {
           if (std::optional<int64_t> prior = FindRequest(conn, request_id)) {
             id = *prior;
+            replayed = true;
             return absl::OkStatus();
           }
         }
@@ -144,6 +148,7 @@ absl::StatusOr<Interaction> InteractionStore::Log(
         *logged->mutable_occur_time() =
             ToStoredTimestamp(ToAbslTime(in.occur_time()));
         *logged->mutable_create_time() = ToStoredTimestamp(now);
+        stored = *logged;
         AppendEvent(conn, std::move(event), now);
         return absl::OkStatus();
       });
@@ -158,9 +163,13 @@ absl::StatusOr<Interaction> InteractionStore::Log(
         }));
     if (!prior) return status;
     id = *prior;
+    replayed = true;
   } else if (!status.ok()) {
     return status;
   }
+  // A new interaction is answered as built (no read-back, as the event);
+  // a replayed request with what was stored the first time.
+  if (!replayed) return stored;
   return Get(id);
 }
 

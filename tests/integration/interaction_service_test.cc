@@ -240,6 +240,36 @@ TEST_F(InteractionServiceTest, AttributesRoundTrip) {
       << logged.DebugString();
 }
 
+// LogInteraction answers with the interaction built from its input, not
+// read back: every field must equal what GetInteraction returns (times cut
+// to microseconds, normalised channel and currency).
+TEST_F(InteractionServiceTest, LogAnswerIsExactlyWhatGetReads) {
+  v1::Interaction in = Note(NewContact(), Hour(1));
+  in.set_type(v1::PURCHASE);
+  *in.mutable_occur_time() = At(Hour(2), 123456789);
+  in.set_channel("Web-Shop");
+  in.set_direction(v1::OUTBOUND);
+  in.set_subject("Order A-1001 \"gift\"");
+  in.set_body("Line one\nLine two\tü");
+  in.set_actor("agent-7");
+  in.mutable_amount()->set_currency_code("chf");
+  in.mutable_amount()->set_amount_minor(250);
+  (*in.mutable_attributes())["order"] = "A-1001";
+  (*in.mutable_attributes())["note"] = "back\\slash";
+  for (const std::string& request_id : {std::string(), std::string("r-9")}) {
+    const v1::Interaction logged = MustLog(in, request_id);
+    v1::GetInteractionRequest get;
+    get.set_id(logged.id());
+    v1::Interaction got;
+    ASSERT_OK(interactions().GetInteraction(Context().get(), get, &got));
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, logged))
+        << "request id '" << request_id << "'\n"
+        << got.DebugString() << "\nvs\n"
+        << logged.DebugString();
+    EXPECT_EQ(got.occur_time().nanos(), 123456000);
+  }
+}
+
 TEST_F(InteractionServiceTest, RepeatedRequestIdReturnsFirstInteraction) {
   const std::string contact = NewContact();
   v1::Interaction first = MustLog(Note(contact, Hour(1)), "req-1");
