@@ -73,10 +73,7 @@ rapport::v1::Contact ServerFixture::MustCreate(
   rapport::v1::CreateContactRequest request;
   *request.mutable_contact() = contact;
   rapport::v1::Contact created;
-  grpc::Status status =
-      contacts_->CreateContact(Context().get(), request, &created);
-  EXPECT_TRUE(status.ok()) << status.error_code() << ": "
-                           << status.error_message();
+  EXPECT_OK(contacts_->CreateContact(Context().get(), request, &created));
   return created;
 }
 
@@ -85,10 +82,7 @@ rapport::v1::Contact ServerFixture::MustGet(const std::string& id) {
   request.set_id(id);
   request.set_show_deleted(true);
   rapport::v1::Contact contact;
-  grpc::Status status =
-      contacts_->GetContact(Context().get(), request, &contact);
-  EXPECT_TRUE(status.ok()) << status.error_code() << ": "
-                           << status.error_message();
+  EXPECT_OK(contacts_->GetContact(Context().get(), request, &contact));
   return contact;
 }
 
@@ -96,10 +90,7 @@ void ServerFixture::MustDelete(const std::string& id) {
   rapport::v1::DeleteContactRequest request;
   request.set_id(id);
   rapport::v1::Contact deleted;
-  grpc::Status status =
-      contacts_->DeleteContact(Context().get(), request, &deleted);
-  EXPECT_TRUE(status.ok()) << status.error_code() << ": "
-                           << status.error_message();
+  EXPECT_OK(contacts_->DeleteContact(Context().get(), request, &deleted));
 }
 
 }  // namespace rapport::testing
